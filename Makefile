@@ -1,0 +1,88 @@
+# LUKHAS Ops. `make run` to look at it, `make test` to prove it.
+# Everything installs into .venv from the committed lock (requirements/lock.txt).
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+UV_VERSION := 0.13.8
+STAMP := $(VENV)/.installed-stamp
+
+export LUKHAS_VAR_DIR ?= var
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+# The integration pass of `make test` (PostgreSQL + Redis + a Celery worker).
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/lukhas
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: help install run migrate demo test test-fast test-integration lint format lock bench \
+        openapi-spec clean
+
+help:
+	@echo "make run     install, migrate, load demo data, start web + worker + beat"
+	@echo "make test    install and run the whole suite (SQLite pass, then Postgres + Redis pass)"
+	@echo "make bench   run the benchmarks and write docs/benchmarks.md"
+	@echo "make lint    ruff check + ruff format --check"
+	@echo "make lock    re-resolve requirements/lock.txt from pyproject.toml"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): requirements/lock.txt pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(UV) pip install --python $(PY) --require-hashes -r requirements/lock.txt
+	$(UV) pip install --python $(PY) --no-deps -e .
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+lock: | $(PY)
+	$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(UV) pip compile pyproject.toml --extra dev --generate-hashes --universal \
+		--python-version 3.11 -o requirements/lock.txt
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py createcachetable
+
+demo: migrate
+	$(PY) manage.py ensure_demo_admin
+	$(PY) manage.py load_demo_data
+
+run: demo
+	@rm -rf $(LUKHAS_VAR_DIR)/prometheus && mkdir -p $(LUKHAS_VAR_DIR)/prometheus
+	@echo ""
+	@echo "  LUKHAS Ops is starting at http://$(HOST):$(PORT)/"
+	@$(PY) manage.py ensure_demo_admin | sed 's/^/  /'
+	@echo "  Ctrl-C stops web, worker and beat."
+	@echo ""
+	HOST=$(HOST) PORT=$(PORT) PROMETHEUS_MULTIPROC_DIR=$(abspath $(LUKHAS_VAR_DIR))/prometheus \
+		$(VENV)/bin/honcho --no-colour -f Procfile start
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+# First pass: SQLite + embedded broker; second pass: the integration tests
+# against PostgreSQL + Redis + a real Celery worker process.
+test: install lint
+	$(PY) -m pytest -m "not integration" $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory test-integration
+
+test-fast: install
+	$(PY) -m pytest -m "not integration and not e2e" -q $(PYTEST_ARGS)
+
+test-integration: install
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) LUKHAS_VAR_DIR=var/test-integration \
+		$(PY) -m pytest -m integration $(PYTEST_ARGS)
+
+bench: install
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

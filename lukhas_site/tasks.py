@@ -1,0 +1,28 @@
+"""Site-wide background tasks: the heartbeat that proves worker and beat run."""
+
+from __future__ import annotations
+
+import time
+
+from celery import shared_task
+from django.core.cache import cache
+
+HEARTBEAT_CACHE_KEY = "lukhas:heartbeat"
+
+
+@shared_task(name="lukhas.heartbeat", acks_late=True, time_limit=30)
+def heartbeat() -> float:
+    """Scheduled by beat; /readyz reads the time it wrote (shared cache)."""
+    now = time.time()
+    cache.set(HEARTBEAT_CACHE_KEY, now, timeout=None)
+    return now
+
+
+@shared_task(name="lukhas.echo", acks_late=True, time_limit=30)
+def echo(value: str) -> dict:
+    """A task that returns what it was given and who ran it: the round-trip probe."""
+    import os
+
+    from lukhas_site.context import current_request_id
+
+    return {"value": value, "pid": os.getpid(), "request_id": current_request_id()}

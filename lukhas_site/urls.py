@@ -1,0 +1,42 @@
+"""The URL map of the whole site, in one place."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path, re_path
+
+from lukhas_site import views
+from lukhas_site.api import api, v1
+
+admin.site.site_header = "LUKHAS Ops administration"
+admin.site.site_title = "LUKHAS Ops admin"
+admin.site.index_title = "Tasks, agents, keys, policies and schedules"
+admin.site.site_url = "/"
+
+urlpatterns = [
+    # Probes and scraping: no session, no auth (metrics: optional token).
+    path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path("metrics", views.metrics_view, name="metrics"),
+    # The two API roots, each with a JSON 404 for anything it does not know.
+    path("api/", api.urls),
+    re_path(r"^api/(?P<rest>.*)$", api.not_found_view, name="api-not-found"),
+    path("v1/", v1.urls),
+    re_path(r"^v1/(?P<rest>.*)$", v1.not_found_view, name="v1-not-found"),
+    # Pages.
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("", views.overview, name="overview"),
+    path("health/", views.health_page, name="health"),
+    path("health/readiness", views.readiness_fragment, name="readiness-fragment"),
+    path("docs/", views.api_docs, name="api-docs"),
+    path("coordination/", include("coordination.urls")),
+    path("soak/", include("soak.urls")),
+    path("matriz/", include("matriz.urls")),
+]
