@@ -165,7 +165,7 @@ else:
     }
 
 BROKER_DIR = VAR_DIR / "broker"
-CELERY_BROKER_URL = env_str("LUKHAS_BROKER_URL") or REDIS_URL or "filesystem://"
+CELERY_BROKER_URL = env_str("LUKHAS_BROKER_URL") or REDIS_URL or "filesystem://localhost/"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # kombu's filesystem transport: messages are files, so every local process
     # that points at the same folders shares one queue without a server.

@@ -10,7 +10,7 @@ from django.core.cache import cache
 HEARTBEAT_CACHE_KEY = "lukhas:heartbeat"
 
 
-@shared_task(name="lukhas.heartbeat", acks_late=True, time_limit=30)
+@shared_task(name="lukhas.heartbeat", acks_late=True, time_limit=30, soft_time_limit=25)
 def heartbeat() -> float:
     """Scheduled by beat; /readyz reads the time it wrote (shared cache)."""
     now = time.time()
@@ -18,7 +18,7 @@ def heartbeat() -> float:
     return now
 
 
-@shared_task(name="lukhas.echo", acks_late=True, time_limit=30)
+@shared_task(name="lukhas.echo", acks_late=True, time_limit=30, soft_time_limit=25)
 def echo(value: str) -> dict:
     """A task that returns what it was given and who ran it: the round-trip probe."""
     import os

@@ -91,8 +91,10 @@ class CeleryWorker:
         if self.beat:
             cmd += ["--beat", "--schedule", str(self.log_path.with_suffix(".schedule"))]
         self._log = self.log_path.open("wb")
+        # INFO: the worker says "ready." at that level, which is what we wait for.
+        env = {**self.env, "LUKHAS_LOG_LEVEL": "INFO"}
         self.proc = subprocess.Popen(
-            cmd, cwd=REPO, env=self.env, stdout=self._log, stderr=subprocess.STDOUT
+            cmd, cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
