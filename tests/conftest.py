@@ -109,6 +109,7 @@ def celery_worker(transactional_db, tmp_path):
     worker.stop()
 
 
+@pytest.hookimpl(trylast=True)  # after `-m` has deselected what this pass does not run
 def pytest_collection_modifyitems(config, items) -> None:
     """Integration tests need the real PostgreSQL and Redis: skip (or fail in CI) without them."""
     import os
