@@ -53,7 +53,7 @@ def _git_commit() -> str:
         return "unknown"
 
 
-def _load(path: Path):  # noqa: ANN202 - a module
+def _load(path: Path):
     # Benchmarks are files run by path, like pytest collects tests; the spec
     # loader keeps `importlib.import_module` confined to the MATRIZ registry.
     spec = importlib.util.spec_from_file_location(f"benchmarks.{path.stem}", path)

@@ -17,7 +17,7 @@ def _setup() -> None:
     django.setup()
 
 
-def _median_us(client, path: str, n: int) -> float:  # noqa: ANN001
+def _median_us(client, path: str, n: int) -> float:
     samples = []
     for _ in range(n):
         started = time.perf_counter()
