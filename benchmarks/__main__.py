@@ -19,6 +19,10 @@ import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
+# Before numpy loads: benchmarks measure what a web process runs (see asgi.py).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 ROOT = Path(__file__).resolve().parent
 REPO = ROOT.parent
 
