@@ -17,7 +17,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/lukhas
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
 .PHONY: help install run migrate demo test test-fast test-integration lint format lock bench \
-        openapi-spec clean
+        openapi-spec openapi-baseline openapi-diff evals clean
 
 help:
 	@echo "make run     install, migrate, load demo data, start web + worker + beat"
@@ -83,6 +83,32 @@ test-integration: install
 
 bench: install
 	$(PY) -m benchmarks
+
+# The /v1 contract (docs/contract.md): the committed OpenAPI spec, the baseline
+# clients were built against, and the diff that fails on breaking changes.
+OPENAPI_SPEC ?= docs/openapi/lukhas-openai.json
+OPENAPI_BASELINE ?= docs/openapi/lukhas-openai.baseline.json
+
+openapi-spec: install
+	LUKHAS_LOG_LEVEL=warning $(PY) manage.py openapi_spec --out $(OPENAPI_SPEC)
+
+openapi-baseline: openapi-spec
+	cp $(OPENAPI_SPEC) $(OPENAPI_BASELINE)
+	@echo "$(OPENAPI_BASELINE) now matches the code; commit it (and say why in the release notes)."
+
+openapi-diff: openapi-spec
+	LUKHAS_LOG_LEVEL=warning $(PY) manage.py openapi_diff $(OPENAPI_BASELINE) $(OPENAPI_SPEC)
+
+# The eval cases through the official openai SDK (docs/evals.md). Without
+# EVALS_ARGS="--base-url URL" a throwaway server is started and stopped.
+evals: install
+	$(PY) -m evals $(EVALS_ARGS)
+
+# A coordination snapshot + task_status.json, COORDINATION_DASHBOARD.md and the daily
+# report (OUT=dir to write elsewhere than var/coordination).
+.PHONY: coord-snapshot
+coord-snapshot: install
+	$(PY) manage.py coord_snapshot $(if $(OUT),--out $(OUT))
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -120,6 +120,15 @@ def test_it_answers_unknown_routes_with_json_404(client, path):
     assert response.json()["error"]["code"] == "unknown_route"
 
 
+@pytest.mark.parametrize("path", ["/v1/nope", "/api/nope"])
+def test_it_answers_unknown_post_routes_with_json_404_not_a_csrf_page(path):
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post(path, {"x": 1})
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "unknown_route"
+
+
 def test_it_separates_the_openai_and_ops_envelopes(client):
     v1_error = client.get("/v1/nope").json()["error"]
     api_error = client.get("/api/nope").json()["error"]

@@ -1,0 +1,48 @@
+"""Compare two OpenAPI documents; exit 1 when the candidate breaks clients of the base.
+
+    manage.py openapi_diff docs/openapi/lukhas-openai.baseline.json docs/openapi/lukhas-openai.json
+
+Exit status: 0 no breaking change (non-breaking ones are still listed), 1
+breaking changes, 2 a document could not be read. The rules are in
+``lukhas_site/openapi_diff.py`` and ``docs/contract.md``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from lukhas_site.openapi_diff import SpecError, diff_specs, load_spec
+
+
+class Command(BaseCommand):
+    help = (
+        "List added, removed and changed operations between two OpenAPI documents and "
+        "exit 1 on breaking changes (removed operations or fields, retyped fields, new "
+        "required request fields, narrowed enums, removed status codes)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("base", help="the document clients were built against")
+        parser.add_argument("candidate", help="the document about to ship")
+        parser.add_argument("--format", choices=["text", "json"], default="text")
+
+    def handle(self, *args: Any, base: str, candidate: str, **options: Any) -> None:
+        try:
+            result = diff_specs(load_spec(base), load_spec(candidate))
+        except SpecError as exc:
+            raise CommandError(str(exc), returncode=2) from exc
+        if options["format"] == "json":
+            report = {"base": base, "candidate": candidate, **result.to_dict()}
+            self.stdout.write(json.dumps(report, indent=2, ensure_ascii=False))
+        else:
+            self.stdout.write(f"base:      {base}\ncandidate: {candidate}\n")
+            self.stdout.write(result.to_text(), ending="")
+        if result.is_breaking:
+            raise CommandError(
+                f"{result.breaking_count} breaking change(s) against {base}. If they are "
+                "intended, say so in the release notes and run `make openapi-baseline`.",
+                returncode=1,
+            )
