@@ -9,3 +9,14 @@ class GuardianConfig(AppConfig):
     name = "guardian"
     verbose_name = "Guardian"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from guardian import checks
+        from lukhas_site import health
+
+        checks.register()
+        health.register_check(
+            "guardian",
+            checks.readiness,
+            description="Guardian policy loaded (name, mode, kill switch)",
+        )
