@@ -9,3 +9,13 @@ class CoordinationConfig(AppConfig):
     name = "coordination"
     verbose_name = "Coordination"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from coordination.demo import load_demo_plans
+        from lukhas_site.demo import register_demo_loader
+
+        register_demo_loader(
+            "coordination-plans",
+            load_demo_plans,
+            description="the shared LUKHAS plans as tasks, agents and a first snapshot",
+        )

@@ -1,12 +1,173 @@
-"""Pages of the Coordination section."""
+"""Pages of the Coordination section: the board, moves, plan import, downloads, a task.
+
+Views are thin: filters come from ``filters.TaskFilter``, reads from
+``selectors``, writes from ``services``/``plan_import``, refusals are the
+site's exceptions shown as messages (pages) or JSON (the board's fetch calls).
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from coordination import charts, selectors, services
+from coordination.exports import CONTENT_TYPES, EXPORT_NAMES, export_bundle
+from coordination.filters import TaskFilter
+from coordination.forms import PlanUploadForm
+from coordination.models import Priority, Risk, Task
+from coordination.plan_import import plan_import
+from lukhas_site.errors import LukhasError
+
+VIEW_PERM = "coordination.view_task"
+CHANGE_PERM = "coordination.change_task"
+IMPORT_PERM = "coordination.add_task"
+
+
+def _forbidden(request: HttpRequest, perm: str) -> HttpResponse:
+    return render(
+        request,
+        "coordination/forbidden.html",
+        {"perm": perm.split(".", 1)[1].replace("_", " ")},
+        status=403,
+    )
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return request.headers.get("X-Requested-With") == "fetch" or "application/json" in (
+        request.headers.get("Accept", "")
+    )
 
 
 @login_required
+@require_GET
 def board(request: HttpRequest) -> HttpResponse:
-    return render(request, "coordination/index.html")
+    if not request.user.has_perm(VIEW_PERM):
+        return _forbidden(request, VIEW_PERM)
+    filters, problems = TaskFilter.from_querydict(request.GET)
+    data = selectors.board_build(
+        filters=filters, column_limit=settings.COORDINATION_BOARD_COLUMN_LIMIT
+    )
+    context: dict[str, Any] = {
+        "board": data,
+        "filter_values": filters.as_query(),
+        "filter_problems": problems,
+        "can_change": request.user.has_perm(CHANGE_PERM),
+        "can_import": request.user.has_perm(IMPORT_PERM),
+        "upload_form": PlanUploadForm(),
+        "exports": EXPORT_NAMES,
+        "chart_owner_status": charts.owner_status_chart(data.totals),
+        "chart_burn": charts.burn_chart(data.snapshots, now=data.totals),
+        "chart_remaining": charts.remaining_by_owner_chart(data.totals),
+        "priorities": Priority.choices,
+        "risks": Risk.choices,
+    }
+    return render(request, "coordination/board.html", context)
+
+
+@login_required
+@require_POST
+def task_move(request: HttpRequest, pk: int) -> HttpResponse:
+    """Move a card: the board's fetch (JSON back) or a plain form post (redirect back)."""
+    if not request.user.has_perm(CHANGE_PERM):
+        message = "You need the 'change task' permission to move tasks."
+        if _wants_json(request):
+            return JsonResponse(
+                {"error": {"code": "insufficient_permissions", "message": message}}, status=403
+            )
+        return _forbidden(request, CHANGE_PERM)
+    task = get_object_or_404(Task, pk=pk)
+    to, reason = request.POST.get("to", ""), request.POST.get("reason", "")
+    try:
+        task = services.task_transition(task=task, to=to, by=request.user, reason=reason)
+    except LukhasError as exc:
+        if _wants_json(request):
+            body = {"code": exc.code, "message": exc.message, "param": exc.param}
+            if exc.details:
+                body["details"] = exc.details
+            return JsonResponse({"error": body}, status=exc.status)
+        messages.error(request, exc.message)
+        return redirect(request.POST.get("next") or reverse("coordination"))
+    if _wants_json(request):
+        return JsonResponse(
+            {
+                "task": {
+                    "id": task.pk,
+                    "key": task.key,
+                    "status": task.status,
+                    "status_label": task.get_status_display(),
+                    "blocked_reason": task.blocked_reason,
+                    "moves": [
+                        {"status": s, "label": services.status_label(s)}
+                        for s in services.TRANSITIONS[task.status]
+                    ],
+                }
+            }
+        )
+    messages.success(request, f"{task.key} is now {task.get_status_display().lower()}.")
+    return redirect(request.POST.get("next") or reverse("coordination"))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def plan_upload(request: HttpRequest) -> HttpResponse:
+    """Import a plan: synchronously (a 2,000-task plan takes seconds; see docs/coordination.md)."""
+    if not request.user.has_perm(IMPORT_PERM):
+        return _forbidden(request, IMPORT_PERM)
+    report = None
+    if request.method == "POST":
+        form = PlanUploadForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                report = plan_import(
+                    plan=form.plan,
+                    by=request.user,
+                    dry_run=form.cleaned_data["dry_run"],
+                    content=form.cleaned_data["content"],
+                )
+            except LukhasError as exc:
+                form.add_error("file", exc.message)
+    else:
+        form = PlanUploadForm()
+    status = 400 if request.method == "POST" and form.errors else 200
+    return render(
+        request, "coordination/import.html", {"form": form, "report": report}, status=status
+    )
+
+
+@login_required
+@require_GET
+def export_download(request: HttpRequest, name: str) -> HttpResponse:
+    """task_status.json, COORDINATION_DASHBOARD.md or the daily report, of the board now."""
+    if not request.user.has_perm(VIEW_PERM):
+        return _forbidden(request, VIEW_PERM)
+    if name not in EXPORT_NAMES:
+        return render(request, "404.html", status=404)
+    content = export_bundle().files[name]
+    response = HttpResponse(content, content_type=CONTENT_TYPES[name])
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@login_required
+@require_GET
+def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    if not request.user.has_perm(VIEW_PERM):
+        return _forbidden(request, VIEW_PERM)
+    task = get_object_or_404(selectors.task_list(), pk=pk)
+    return render(
+        request,
+        "coordination/task.html",
+        {
+            "task": task,
+            "events": selectors.task_events(task),
+            "can_change": request.user.has_perm(CHANGE_PERM),
+            "moves": [(s, services.status_label(s)) for s in services.TRANSITIONS[task.status]],
+        },
+    )

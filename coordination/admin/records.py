@@ -1,0 +1,64 @@
+"""Records the app writes itself (plans, snapshots, history, webhook deliveries): read-only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from coordination.models import Plan, Snapshot, TaskEvent, WebhookDelivery
+
+# --------------------------------------------------------------------------- read-only records
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records the app writes itself: look, search, never edit."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Plan)
+class PlanAdmin(ReadOnlyAdmin):
+    list_display = (
+        "source_name",
+        "title",
+        "short_checksum",
+        "task_count",
+        "import_count",
+        "repaired_mojibake",
+        "imported_by",
+        "updated_at",
+    )
+    search_fields = ("source_name", "title", "checksum")
+    list_select_related = ("imported_by",)
+
+    @admin.display(description="checksum")
+    def short_checksum(self, plan: Plan) -> str:
+        return plan.checksum[:12]
+
+
+@admin.register(Snapshot)
+class SnapshotAdmin(ReadOnlyAdmin):
+    list_display = ("taken_at", "slot", "task_count", "open_count", "done_count", "remaining_hours")
+    date_hierarchy = "taken_at"
+
+
+@admin.register(TaskEvent)
+class TaskEventAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "task", "actor", "field", "from_value", "to_value")
+    list_filter = ("field", "actor_kind")
+    search_fields = ("task__key", "task__title", "actor_label", "user__username", "agent__name")
+    list_select_related = ("task", "user", "agent")
+    date_hierarchy = "created_at"
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "event", "action", "delivery_id", "outcome")
+    list_filter = ("event",)
+    search_fields = ("delivery_id", "outcome")

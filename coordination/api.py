@@ -1,0 +1,390 @@
+"""The coordination ops API, under ``/api/coordination/``.
+
+Authentication comes from the ``/api`` root (``guardian.auth.ops_auth``: a
+bearer API key or a dashboard session); each operation then asks Guardian for
+its scope: ``ops:read`` to read, ``ops:write`` to change, and for a session the
+Django permission named with it (``coordination.view_task``,
+``coordination.change_task``, ``coordination.add_task``). Writes go through
+``coordination.services``, the same rules as the board and the admin.
+
+The GitHub webhook has its own authentication (an HMAC signature) and no
+session or key: ``auth=None`` on that operation.
+"""
+
+# No `from __future__ import annotations`: ninja reads these annotations at import time,
+# through decorators (paginate) whose module does not know the names used here.
+
+import json
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from ninja import File, Form, Query, Router, Status
+from ninja.files import UploadedFile
+from ninja.pagination import PageNumberPagination, paginate
+
+from coordination import exports, github, selectors, services
+from coordination.filters import TaskFilter
+from coordination.models import Agent, Snapshot, Task
+from coordination.plan_import import plan_import_data
+from coordination.schemas import (
+    AcceptancePatchIn,
+    AgentOut,
+    DependencyIn,
+    ImportOut,
+    SnapshotOut,
+    TaskIn,
+    TaskOut,
+    TaskPatchIn,
+    TransitionIn,
+    WebhookOut,
+)
+from guardian.permissions import require_scope
+from lukhas_site.errors import InvalidRequest, NotFound, ServiceUnavailable
+
+router = Router()
+
+READ = ("ops:read", "coordination.view_task")
+WRITE = ("ops:write", "coordination.change_task")
+CREATE = ("ops:write", "coordination.add_task")
+
+
+def _allow(request: HttpRequest, need: tuple[str, str]) -> Any:
+    """Guardian decides; PermissionDenied names the scope or permission that is missing."""
+    scope, perm = need
+    return require_scope(request, scope, perm=perm)
+
+
+def _actor(request: HttpRequest) -> Any:
+    """Who signs the events: the session's user, or the API key by its public prefix."""
+    principal = request.auth
+    if principal.kind == "user":
+        return principal.user
+    return f"api-key:{principal.label}"
+
+
+def _task(key: str) -> Task:
+    return selectors.task_detail(key)
+
+
+def _agent(name: str | None) -> Agent | None:
+    if not name:
+        return None
+    return services.agent_resolve(name).agent
+
+
+def _blocker(key: str) -> Task:
+    try:
+        return services.task_get(key)
+    except NotFound as exc:
+        raise InvalidRequest(exc.message, param="blocker") from None
+
+
+# --------------------------------------------------------------------------- tasks
+
+
+@router.get(
+    "/tasks",
+    response=list[TaskOut],
+    url_name="coordination-tasks",
+    operation_id="coordination_tasks_list",
+)
+@paginate(PageNumberPagination, page_size=50, max_page_size=500)
+def tasks_list(request: HttpRequest, filters: Query[TaskFilter]) -> Any:
+    """Tasks, filtered like the board (owner, track, priority, risk, status, q, blocked)."""
+    _allow(request, READ)
+    return selectors.task_list(filters)
+
+
+@router.get(
+    "/tasks/{key}",
+    response=TaskOut,
+    url_name="coordination-task",
+    operation_id="coordination_task_get",
+)
+def task_get(request: HttpRequest, key: str) -> Task:
+    """One task by key (encode '#' as %23: ``/tasks/%231``; ``/tasks/1`` finds '#1' too)."""
+    _allow(request, READ)
+    return _task(key)
+
+
+@router.post(
+    "/tasks",
+    response={201: TaskOut},
+    url_name="coordination-task-create",
+    operation_id="coordination_task_create",
+)
+def task_create(request: HttpRequest, payload: TaskIn) -> Status:
+    """A new task; owner, reviewer and collaborators are agent names or aliases."""
+    _allow(request, CREATE)
+    with transaction.atomic():  # a refused dependency leaves no task, agent or track behind
+        task = _create(payload, by=_actor(request))
+    return Status(201, _task(task.key))
+
+
+def _create(payload: TaskIn, *, by: Any) -> Task:
+    track, _ = services.track_get_or_create(payload.track or "")
+    owner = _agent(payload.owner)
+    blockers = [_blocker(key) for key in payload.depends_on]
+    task = services.task_create(
+        by=by,
+        key=payload.key,
+        title=payload.title,
+        status=payload.status,
+        blocked_reason=payload.blocked_reason,
+        track=track,
+        owner=owner,
+        reviewer=_agent(payload.reviewer),
+        collaborators=[a for a in map(_agent, payload.collaborators) if a and a != owner],
+        priority=payload.priority,
+        risk=payload.risk,
+        estimate_min_hours=payload.estimate_min_hours,
+        estimate_max_hours=payload.estimate_max_hours,
+        files=payload.files,
+        branch=payload.branch,
+        pr_url=payload.pr_url,
+        requires_critical_review=payload.requires_critical_review,
+        goal=payload.goal,
+        notes=payload.notes,
+    )
+    for text in payload.acceptance:
+        services.acceptance_item_add(task=task, text=text, by=by)
+    for blocker in blockers:
+        services.task_add_dependency(blocker=blocker, blocked=task, by=by)
+    return task
+
+
+@router.patch(
+    "/tasks/{key}",
+    response=TaskOut,
+    url_name="coordination-task-update",
+    operation_id="coordination_task_update",
+)
+def task_update(request: HttpRequest, key: str, payload: TaskPatchIn) -> Task:
+    """Change the fields sent; a ``status`` goes through the rules (``reason`` to block)."""
+    _allow(request, WRITE)
+    task = _task(key)
+    data = payload.dict(exclude_unset=True)
+    changes: dict[str, Any] = {}
+    for name in ("owner", "reviewer"):
+        if name in data:
+            changes[name] = _agent(data.pop(name))
+    if "track" in data:
+        changes["track"], _ = services.track_get_or_create(data.pop("track") or "")
+    if "collaborators" in data:
+        changes["collaborators"] = [a for a in map(_agent, data.pop("collaborators") or []) if a]
+    status, reason = data.pop("status", None), data.pop("reason", None)
+    changes.update({k: v for k, v in data.items() if v is not None})
+    # One request, one outcome: a refused status leaves the other fields unchanged too.
+    with transaction.atomic():
+        if changes:
+            task = services.task_update(task=task, by=_actor(request), **changes)
+        if status is not None:
+            services.task_transition(task=task, to=status, by=_actor(request), reason=reason)
+    return _task(key)
+
+
+@router.post(
+    "/tasks/{key}/transition",
+    response=TaskOut,
+    url_name="coordination-task-transition",
+    operation_id="coordination_task_transition",
+)
+def task_transition(request: HttpRequest, key: str, payload: TransitionIn) -> Task:
+    """Move a task to another status, if the rules allow it (422 with the reason if not)."""
+    _allow(request, WRITE)
+    services.task_transition(
+        task=_task(key), to=payload.to, by=_actor(request), reason=payload.reason
+    )
+    return _task(key)
+
+
+@router.post(
+    "/tasks/{key}/approve",
+    response=TaskOut,
+    url_name="coordination-task-approve",
+    operation_id="coordination_task_approve",
+)
+def task_approve(request: HttpRequest, key: str) -> Task:
+    """The reviewer approves a critical review (a session user linked to the reviewer agent)."""
+    _allow(request, WRITE)
+    services.task_approve(task=_task(key), by=_actor(request))
+    return _task(key)
+
+
+@router.post(
+    "/tasks/{key}/dependencies",
+    response={201: TaskOut},
+    url_name="coordination-task-dependency-add",
+    operation_id="coordination_task_dependency_add",
+)
+def dependency_add(request: HttpRequest, key: str, payload: DependencyIn) -> Status:
+    """``key`` waits for ``blocker``; a dependency that closes a cycle is refused, named."""
+    _allow(request, WRITE)
+    services.task_add_dependency(
+        blocker=_blocker(payload.blocker), blocked=_task(key), by=_actor(request)
+    )
+    return Status(201, _task(key))
+
+
+@router.delete(
+    "/tasks/{key}/dependencies/{blocker}",
+    response=TaskOut,
+    url_name="coordination-task-dependency-remove",
+    operation_id="coordination_task_dependency_remove",
+)
+def dependency_remove(request: HttpRequest, key: str, blocker: str) -> Task:
+    _allow(request, WRITE)
+    task = _task(key)
+    if not services.task_remove_dependency(
+        blocker=_blocker(blocker), blocked=task, by=_actor(request)
+    ):
+        raise NotFound(f"{task.key} does not depend on {blocker}.", param="blocker")
+    return _task(key)
+
+
+@router.patch(
+    "/tasks/{key}/acceptance/{item_id}",
+    response=TaskOut,
+    url_name="coordination-task-acceptance",
+    operation_id="coordination_task_acceptance_set",
+)
+def acceptance_set(
+    request: HttpRequest, key: str, item_id: int, payload: AcceptancePatchIn
+) -> Task:
+    """Check or uncheck one acceptance criterion."""
+    _allow(request, WRITE)
+    task = _task(key)
+    item = task.acceptance_items.filter(pk=item_id).first()
+    if item is None:
+        raise NotFound(f"{task.key} has no acceptance item {item_id}.", param="item_id")
+    services.acceptance_item_set(item=item, done=payload.done, by=_actor(request))
+    return _task(key)
+
+
+@router.get(
+    "/agents",
+    response=list[AgentOut],
+    url_name="coordination-agents",
+    operation_id="coordination_agents_list",
+)
+def agents_list(request: HttpRequest) -> Any:
+    _allow(request, READ)
+    return Agent.objects.prefetch_related("aliases").order_by("name")
+
+
+# --------------------------------------------------------------------------- import
+
+
+@router.post(
+    "/imports",
+    response=ImportOut,
+    url_name="coordination-import",
+    operation_id="coordination_plan_import",
+)
+def plan_upload(
+    request: HttpRequest, file: File[UploadedFile], dry_run: Form[bool] = False
+) -> dict[str, Any]:
+    """Import a markdown plan (multipart ``file``); ``dry_run`` reports without writing.
+
+    A plan with an error is refused with its line (400 ``plan_invalid``) and writes nothing.
+    """
+    _allow(request, CREATE)
+    limit = settings.COORDINATION_UPLOAD_MAX_BYTES
+    if file.size and file.size > limit:
+        raise InvalidRequest(f"The plan is {file.size:,} bytes; the limit is {limit:,}.")
+    report = plan_import_data(
+        data=file.read(), source_name=file.name or "plan.md", by=_actor(request), dry_run=dry_run
+    )
+    return report.to_dict()
+
+
+# --------------------------------------------------------------------------- exports, snapshots
+
+
+@router.get(
+    "/exports/{name}",
+    url_name="coordination-export",
+    operation_id="coordination_export",
+    response={200: None},
+)
+def export_file(request: HttpRequest, name: str) -> HttpResponse:
+    """``task_status.json`` (schema ``docs/schemas/task_status.v1.json``),
+    ``COORDINATION_DASHBOARD.md`` or ``daily_report.md``, of the board now."""
+    _allow(request, READ)
+    if name not in exports.EXPORT_NAMES:
+        raise NotFound(
+            f"No export called {name!r}; there are: {', '.join(exports.EXPORT_NAMES)}.",
+            param="name",
+        )
+    response = HttpResponse(
+        exports.export_bundle().files[name], content_type=exports.CONTENT_TYPES[name]
+    )
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@router.get(
+    "/snapshots",
+    response=list[SnapshotOut],
+    url_name="coordination-snapshots",
+    operation_id="coordination_snapshots_list",
+)
+@paginate(PageNumberPagination, page_size=50, max_page_size=500)
+def snapshots_list(request: HttpRequest) -> Any:
+    """Snapshots, newest first (three a day by default, plus any taken by hand)."""
+    _allow(request, READ)
+    return Snapshot.objects.order_by("-taken_at", "-id")
+
+
+@router.post(
+    "/snapshots",
+    response={201: SnapshotOut},
+    url_name="coordination-snapshot-take",
+    operation_id="coordination_snapshot_take",
+)
+def snapshot_take(request: HttpRequest) -> Status:
+    """Take a snapshot now (the scheduled ones come from beat)."""
+    _allow(request, WRITE)
+    snapshot, _ = services.snapshot_take()
+    return Status(201, snapshot)
+
+
+# --------------------------------------------------------------------------- GitHub
+
+
+@router.post(
+    "/github",
+    auth=None,
+    response={200: WebhookOut, 202: WebhookOut},
+    url_name="coordination-github-webhook",
+    operation_id="coordination_github_webhook",
+)
+def github_webhook(request: HttpRequest) -> Status:
+    """GitHub webhook (``pull_request``, ``check_suite``, ``ping``), signed with
+    ``X-Hub-Signature-256``; no session or key. 401 on a bad signature, 503 while
+    ``LUKHAS_GITHUB_WEBHOOK_SECRET`` is unset, 200 ``duplicate`` on a redelivery."""
+    secret = settings.COORDINATION_GITHUB_WEBHOOK_SECRET
+    if not secret:
+        raise ServiceUnavailable(
+            "The GitHub webhook is not configured: set LUKHAS_GITHUB_WEBHOOK_SECRET "
+            "(and the same secret in the repository's webhook settings).",
+            code="webhook_not_configured",
+        )
+    body = request.body
+    github.verify_signature(
+        secret=secret, body=body, signature=request.headers.get(github.SIGNATURE_HEADER)
+    )
+    try:
+        payload = json.loads(body or b"{}")
+    except ValueError:
+        raise InvalidRequest("The payload is not JSON (content type application/json).") from None
+    if not isinstance(payload, dict):
+        raise InvalidRequest("The payload is not a JSON object.")
+    result = github.webhook_handle(
+        event=request.headers.get("X-GitHub-Event", ""),
+        delivery=request.headers.get("X-GitHub-Delivery", ""),
+        payload=payload,
+    )
+    return Status(200 if result.status == "processed" else 202, result.__dict__)

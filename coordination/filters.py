@@ -1,0 +1,136 @@
+"""The one task filter: the board page and ``GET /api/coordination/tasks`` both use it.
+
+A ninja ``FilterSchema`` (pydantic), so the API documents and validates it from
+the query string, and the page builds it from ``request.GET`` with
+``TaskFilter.from_querydict``; both then call ``.filter(queryset)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q
+from django.http import QueryDict
+from ninja import FilterSchema
+from pydantic import Field, ValidationError
+
+from coordination.models import (
+    OPEN_STATUSES,
+    Agent,
+    Priority,
+    Risk,
+    TaskDependency,
+    TaskStatus,
+)
+from coordination.plan_parser import normalize_agent_name
+
+UNASSIGNED = "none"
+
+
+class TaskFilter(FilterSchema):
+    q: str | None = Field(None, description="text in the key, title, branch or notes")
+    status: list[TaskStatus] | None = Field(None, description="one or more statuses")
+    owner: str | None = Field(
+        None, description=f"an agent's name or alias ('@codex'); '{UNASSIGNED}' for unassigned"
+    )
+    track: str | None = Field(None, description="a track's name or id")
+    priority: list[Priority] | None = Field(None, description="one or more priorities")
+    risk: list[Risk] | None = Field(None, description="one or more risks")
+    critical: bool | None = Field(None, description="only tasks that require critical review")
+    blocked: bool | None = Field(
+        None, description="blocked tasks and open tasks waiting for an unfinished dependency"
+    )
+
+    def filter_q(self, value: str | None) -> Q:
+        if not value or not value.strip():
+            return Q()
+        text = value.strip()
+        return (
+            Q(key__iexact=text)
+            | Q(title__icontains=text)
+            | Q(branch__icontains=text)
+            | Q(notes__icontains=text)
+        )
+
+    def filter_status(self, value: list[TaskStatus] | None) -> Q:
+        return Q(status__in=[str(v) for v in value]) if value else Q()
+
+    def filter_owner(self, value: str | None) -> Q:
+        if not value or not value.strip():
+            return Q()
+        text = value.strip()
+        if text.lower() in (UNASSIGNED, "unassigned"):
+            return Q(owner__isnull=True)
+        if text.isdigit():
+            return Q(owner_id=int(text))
+        # A subquery, not a join on aliases: one row per task whatever the alias count.
+        agents = Agent.objects.filter(
+            Q(name__iexact=text) | Q(aliases__normalized=normalize_agent_name(text))
+        ).values("pk")
+        return Q(owner__in=agents)
+
+    def filter_track(self, value: str | None) -> Q:
+        if not value or not value.strip():
+            return Q()
+        text = value.strip()
+        if text.isdigit():
+            return Q(track_id=int(text))
+        return Q(track__name__iexact=text)
+
+    def filter_priority(self, value: list[Priority] | None) -> Q:
+        return Q(priority__in=[str(v) for v in value]) if value else Q()
+
+    def filter_risk(self, value: list[Risk] | None) -> Q:
+        return Q(risk__in=[str(v) for v in value]) if value else Q()
+
+    def filter_critical(self, value: bool | None) -> Q:
+        return Q() if value is None else Q(requires_critical_review=value)
+
+    def filter_blocked(self, value: bool | None) -> Q:
+        if value is None:
+            return Q()
+        waiting = Exists(
+            TaskDependency.objects.filter(blocked=OuterRef("pk")).exclude(
+                blocker__status=TaskStatus.DONE
+            )
+        )
+        blocked = Q(status=TaskStatus.BLOCKED) | (Q(status__in=OPEN_STATUSES) & waiting)
+        return blocked if value else ~blocked
+
+    # ----------------------------------------------------------------- page helpers
+
+    @classmethod
+    def from_querydict(cls, data: QueryDict) -> tuple[TaskFilter, list[str]]:
+        """The filter a page's query string asks for, and what could not be read."""
+        values: dict[str, Any] = {}
+        for name, info in cls.model_fields.items():
+            raw = [v for v in data.getlist(name) if v.strip()]
+            if not raw:
+                continue
+            is_list = "list" in str(info.annotation)
+            values[name] = raw if is_list else raw[-1]
+        try:
+            return cls(**values), []
+        except ValidationError as exc:
+            problems = [
+                f"{'.'.join(str(p) for p in err['loc'][:1])}: {err['msg']}" for err in exc.errors()
+            ]
+            bad = {str(err["loc"][0]) for err in exc.errors()}
+            clean = {k: v for k, v in values.items() if k not in bad}
+            return cls(**clean), problems
+
+    def is_active(self) -> bool:
+        return any(getattr(self, name) not in (None, [], "") for name in type(self).model_fields)
+
+    def as_query(self) -> dict[str, Any]:
+        """The filter as template-friendly values (first of each list)."""
+        out: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, list):
+                out[name] = str(value[0]) if value else ""
+            elif value is None:
+                out[name] = ""
+            else:
+                out[name] = str(value).lower() if isinstance(value, bool) else str(value)
+        return out

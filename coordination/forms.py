@@ -1,0 +1,45 @@
+"""Forms of the coordination pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+
+from coordination.plan_import import PlanImportError, parse_upload
+from coordination.plan_parser import ParsedPlan
+
+
+class PlanUploadForm(forms.Form):
+    """A markdown plan to import; a plan the parser cannot read is an error on ``file``."""
+
+    file = forms.FileField(
+        label="Markdown plan",
+        help_text="A .md plan as the team writes it (see docs/plan-format.md).",
+    )
+    dry_run = forms.BooleanField(
+        required=False, label="Dry run: show what would change, write nothing"
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        upload = cleaned.get("file")
+        if upload is None:
+            return cleaned
+        limit = settings.COORDINATION_UPLOAD_MAX_BYTES
+        if upload.size > limit:
+            self.add_error("file", f"The plan is {upload.size:,} bytes; the limit is {limit:,}.")
+            return cleaned
+        data = upload.read()
+        try:
+            cleaned["plan"] = parse_upload(data, source_name=upload.name)
+        except PlanImportError as exc:
+            self.add_error("file", f"{upload.name}: {exc.message}. Fix that line and upload again.")
+            return cleaned
+        cleaned["content"] = data.decode("utf-8", "replace")
+        return cleaned
+
+    @property
+    def plan(self) -> ParsedPlan:
+        return self.cleaned_data["plan"]

@@ -1,0 +1,97 @@
+"""``manage.py import_plan PLAN.md [--dry-run] [--format json]``: a markdown plan into tasks."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from coordination.plan_import import ImportReport, PlanImportError, plan_import_data
+
+
+class Command(BaseCommand):
+    help = (
+        "Import a markdown plan (see docs/plan-format.md). Tasks are matched by key, so "
+        "importing again updates them. Nothing is written when the plan has an error."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", help="the plan, a markdown file ('-' reads stdin)")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="write nothing; show what would change"
+        )
+        parser.add_argument(
+            "--format", choices=("text", "json"), default="text", help="output on stdout"
+        )
+        parser.add_argument("--name", help="source name to record (default: the file name)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        path = options["file"]
+        if path == "-":
+            data, name = sys.stdin.buffer.read(), options["name"] or "stdin.md"
+        else:
+            file = Path(path)
+            if not file.is_file():
+                raise CommandError(f"{path}: no such file")
+            data, name = file.read_bytes(), options["name"] or file.name
+        bar = tqdm(
+            total=0,
+            desc=f"import {name}",
+            unit="step",
+            file=sys.stderr,
+            leave=False,
+            disable=options.get("verbosity", 1) == 0,
+        )
+
+        def progress(done: int, total: int) -> None:
+            if bar.total != total:
+                bar.reset(total=total)
+            bar.update(done - bar.n)  # tqdm throttles the redraws itself
+
+        try:
+            report = plan_import_data(
+                data=data,
+                source_name=name,
+                by=f"import_plan:{name}",
+                dry_run=options["dry_run"],
+                progress=progress,
+            )
+        except PlanImportError as exc:
+            raise CommandError(f"{name}: {exc.message}; nothing was imported") from None
+        finally:
+            bar.close()
+        if options["format"] == "json":
+            self.stdout.write(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        else:
+            self._write_text(report)
+
+    def _write_text(self, report: ImportReport) -> None:
+        out = self.stdout
+        out.write(report.summary())
+        if report.dry_run:
+            out.write("dry run: nothing was written")
+        for agent in report.agents_created:
+            out.write(f"  new agent {agent['name']} ({agent['kind']}) from {agent['written']!r}")
+        for change in report.tasks:
+            if change.action == "unchanged":
+                continue
+            out.write(f"  {change.action:<9} {change.key}: {change.title}")
+            for field, (old, new) in change.changes.items():
+                if change.action == "created":
+                    out.write(f"      {field}: {_short(new)}")
+                else:
+                    out.write(f"      {field}: {_short(old)} -> {_short(new)}")
+        unchanged = report.keys("unchanged")
+        if unchanged:
+            out.write(f"  unchanged {len(unchanged)}: {', '.join(unchanged)}")
+        for warning in report.warnings:
+            out.write(self.style.WARNING(f"  warning: {warning}"))
+
+
+def _short(value: Any, limit: int = 100) -> str:
+    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,425 @@
+"""Tasks, agents, tracks, dependencies, review gates, plans and snapshots.
+
+Models hold data and invariants (constraints); the rules that decide how a task
+may change live in ``coordination/services.py``, which is the only code that
+writes these rows.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from coordination.plan_parser import normalize_agent_name
+from lukhas_site.models import TimeStampedModel
+
+
+class AgentKind(models.TextChoices):
+    PERSON = "person", "Person"
+    CODING_AGENT = "coding_agent", "Coding agent"
+
+
+class TaskStatus(models.TextChoices):
+    TODO = "todo", "To do"
+    IN_PROGRESS = "in_progress", "In progress"
+    IN_REVIEW = "in_review", "In review"
+    BLOCKED = "blocked", "Blocked"
+    DONE = "done", "Done"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+# Statuses in which a task still needs work (it counts towards what is left).
+OPEN_STATUSES = (
+    TaskStatus.TODO,
+    TaskStatus.IN_PROGRESS,
+    TaskStatus.IN_REVIEW,
+    TaskStatus.BLOCKED,
+)
+CLOSED_STATUSES = (TaskStatus.DONE, TaskStatus.CANCELLED)
+
+
+class Priority(models.TextChoices):
+    CRITICAL = "critical", "Critical"
+    HIGH = "high", "High"
+    MEDIUM = "medium", "Medium"
+    LOW = "low", "Low"
+
+
+class Risk(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+    VARIABLE = "variable", "Variable"
+
+
+class ActorKind(models.TextChoices):
+    USER = "user", "User"
+    AGENT = "agent", "Agent"
+    SYSTEM = "system", "System"
+    WEBHOOK = "webhook", "Webhook"
+
+
+class Agent(TimeStampedModel):
+    """A person or coding agent a coordinator assigns tasks to (Codex, Claude Code, Jules...)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=20, choices=AgentKind, default=AgentKind.CODING_AGENT)
+    role = models.CharField(max_length=200, blank=True, help_text="e.g. executor, reviewer")
+    active = models.BooleanField(default=True)
+    # The site user who acts for this agent: approving a critical review of a task
+    # this agent reviews needs that user (or the agent itself, through the API).
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="coordination_agent",
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AgentAlias(TimeStampedModel):
+    """Another way plans spell an agent ('@codex', 'ChatGPT CODEX'); matched normalised."""
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="aliases")
+    alias = models.CharField(max_length=100)
+    # normalize_agent_name(alias): what the importer and filters look up.
+    normalized = models.CharField(max_length=100, editable=False)
+
+    class Meta:
+        ordering = ["normalized"]
+        verbose_name_plural = "agent aliases"
+        constraints = [
+            # One spelling names one agent; also the index of every alias lookup.
+            models.UniqueConstraint(fields=["normalized"], name="coord_alias_normalized_uniq"),
+            models.CheckConstraint(condition=~Q(normalized=""), name="coord_alias_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.alias} → {self.agent_id and self.agent.name}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        self.normalized = normalize_agent_name(self.alias)
+        if not self.normalized:
+            raise ValidationError({"alias": "An alias needs at least one letter or digit."})
+        clash = AgentAlias.objects.filter(normalized=self.normalized).exclude(pk=self.pk)
+        clash = clash.select_related("agent").first()
+        if clash is not None:
+            raise ValidationError(
+                {
+                    "alias": f"{self.alias!r} reads as {self.normalized!r}, "
+                    f"which already names {clash.agent.name}."
+                }
+            )
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        # A derived column, not a rule: it must always follow `alias`.
+        self.normalized = normalize_agent_name(self.alias)
+        super().save(*args, **kwargs)
+
+
+class Track(TimeStampedModel):
+    """A stream of work, e.g. a plan section ('Hygiene Slices', 'Security & Supply Chain')."""
+
+    name = models.CharField(max_length=200, unique=True)
+    position = models.PositiveIntegerField(default=0)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Plan(TimeStampedModel):
+    """A markdown plan as imported: which document, its checksum, what it produced."""
+
+    source_name = models.CharField(max_length=255)
+    checksum = models.CharField(max_length=64, help_text="sha256 of the uploaded file")
+    title = models.CharField(max_length=300, blank=True)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    import_count = models.PositiveIntegerField(default=1)
+    task_count = models.PositiveIntegerField(default=0)
+    # {"created": n, "updated": n, "unchanged": n, "agents_created": n} of the last import.
+    counts = models.JSONField(default=dict, blank=True)
+    warnings = models.JSONField(default=list, blank=True)
+    repaired_mojibake = models.BooleanField(default=False)
+    content = models.TextField(blank=True, help_text="the plan text as imported")
+
+    class Meta:
+        ordering = ["-updated_at"]
+        constraints = [
+            # The same document imported again is the same Plan row (re-import).
+            models.UniqueConstraint(
+                fields=["source_name", "checksum"], name="coord_plan_source_checksum_uniq"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_name} ({self.checksum[:8]})"
+
+
+class Task(TimeStampedModel):
+    """One unit of work with an owner, a status and the rules of services.py around it."""
+
+    key = models.CharField(max_length=64, unique=True, help_text="as plans write it: CC-1, #1, A")
+    title = models.CharField(max_length=300)
+    track = models.ForeignKey(
+        Track, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
+    )
+    owner = models.ForeignKey(
+        Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_tasks"
+    )
+    collaborators = models.ManyToManyField(Agent, blank=True, related_name="collaborating_tasks")
+    reviewer = models.ForeignKey(
+        Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="reviewed_tasks"
+    )
+    status = models.CharField(max_length=20, choices=TaskStatus, default=TaskStatus.TODO)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    priority = models.CharField(max_length=10, choices=Priority, default=Priority.MEDIUM)
+    risk = models.CharField(max_length=10, choices=Risk, default=Risk.MEDIUM)
+    estimate_min_hours = models.FloatField(null=True, blank=True)
+    estimate_max_hours = models.FloatField(null=True, blank=True)
+    files = models.JSONField(default=list, blank=True)
+    branch = models.CharField(max_length=255, blank=True)
+    pr_url = models.URLField(max_length=500, blank=True, verbose_name="PR URL")
+    pr_number = models.PositiveIntegerField(null=True, blank=True, verbose_name="PR number")
+    ci_conclusion = models.CharField(
+        max_length=30, blank=True, help_text="last GitHub check suite conclusion"
+    )
+    requires_critical_review = models.BooleanField(default=False)
+    approved_by = models.ForeignKey(
+        Agent,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="approved_tasks",
+        help_text="the reviewer who approved the critical review",
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    blocked_reason = models.TextField(blank=True)
+    goal = models.TextField(blank=True)
+    notes = models.TextField(blank=True)
+    source_plan = models.ForeignKey(
+        Plan, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
+    )
+    source_line = models.PositiveIntegerField(null=True, blank=True)
+    dependencies = models.ManyToManyField(
+        "self",
+        symmetrical=False,
+        through="TaskDependency",
+        through_fields=("blocked", "blocker"),
+        related_name="dependents",
+        blank=True,
+        help_text="tasks that must be done before this one starts",
+    )
+
+    class Meta:
+        ordering = ["key"]
+        indexes = [
+            # The board's columns and the API's status filter.
+            models.Index(fields=["status", "key"], name="coord_task_status_idx"),
+            # "Codex's open tasks": owner filter on the board, the API and snapshots.
+            models.Index(fields=["owner", "status"], name="coord_task_owner_status_idx"),
+            # The track filter and totals by track.
+            models.Index(fields=["track", "status"], name="coord_task_track_status_idx"),
+            # The webhook links check suites to tasks by PR number.
+            models.Index(fields=["pr_number"], name="coord_task_pr_number_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status=TaskStatus.BLOCKED) | ~Q(blocked_reason=""),
+                name="coord_task_blocked_has_reason",
+                violation_error_message="A blocked task needs a reason.",
+            ),
+            models.CheckConstraint(
+                condition=Q(estimate_min_hours__isnull=True)
+                | Q(estimate_max_hours__isnull=True)
+                | Q(estimate_min_hours__lte=models.F("estimate_max_hours")),
+                name="coord_task_estimate_ordered",
+                violation_error_message="The minimum estimate exceeds the maximum.",
+            ),
+            models.CheckConstraint(
+                condition=Q(estimate_min_hours__isnull=True) | Q(estimate_min_hours__gte=0),
+                name="coord_task_estimate_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(approved_at__isnull=True, approved_by__isnull=True)
+                | Q(approved_at__isnull=False, approved_by__isnull=False),
+                name="coord_task_approval_complete",
+                violation_error_message="An approval needs both who and when.",
+            ),
+            models.CheckConstraint(condition=~Q(key=""), name="coord_task_key_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.title}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def estimate_label(self) -> str:
+        low, high = self.estimate_min_hours, self.estimate_max_hours
+        if low is None and high is None:
+            return ""
+        low = high if low is None else low
+        high = low if high is None else high
+        if low == high:
+            return f"{_hours(low)}h"
+        return f"{_hours(low)}\u2013{_hours(high)}h"  # en dash
+
+    @property
+    def remaining_hours(self) -> float:
+        """What an open task still costs: its maximum estimate (0 when none or closed)."""
+        if not self.is_open:
+            return 0.0
+        return float(self.estimate_max_hours or self.estimate_min_hours or 0.0)
+
+
+def _hours(value: float) -> str:
+    return f"{value:g}" if value >= 1 or value == 0 else f"{value:.2g}"
+
+
+class TaskDependency(TimeStampedModel):
+    """``blocker`` must be done before ``blocked`` starts: the blocker blocks it."""
+
+    blocker = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="blocks_links")
+    blocked = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="depends_links")
+    # Written by a plan import: a later import of the plan may remove it again.
+    from_plan = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name_plural = "task dependencies"
+        constraints = [
+            # Also the index of "what does this task block".
+            models.UniqueConstraint(fields=["blocker", "blocked"], name="coord_dep_pair_uniq"),
+            models.CheckConstraint(
+                condition=~Q(blocker=models.F("blocked")), name="coord_dep_not_self"
+            ),
+        ]
+        indexes = [
+            # "What does this task wait for": the reverse direction of the unique index.
+            models.Index(fields=["blocked", "blocker"], name="coord_dep_blocked_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.blocker_id} blocks {self.blocked_id}"
+
+
+class AcceptanceItem(TimeStampedModel):
+    """One acceptance criterion of a task; a task is done only when every one is checked."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="acceptance_items")
+    text = models.TextField()
+    done = models.BooleanField(default=False)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["task", "position", "id"]
+        indexes = [
+            # A task's checklist in order (detail pages, done checks).
+            models.Index(fields=["task", "position"], name="coord_accept_task_pos_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"[{'x' if self.done else ' '}] {self.text}"
+
+
+class TaskEvent(TimeStampedModel):
+    """One change of a task: who, when, which field, from what, to what."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="events")
+    actor_kind = models.CharField(max_length=10, choices=ActorKind, default=ActorKind.SYSTEM)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.SET_NULL)
+    actor_label = models.CharField(max_length=200, blank=True, help_text="e.g. github:octocat")
+    field = models.CharField(max_length=50)
+    from_value = models.TextField(blank=True)
+    to_value = models.TextField(blank=True)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # A task's history, newest first (admin inline, detail page).
+            models.Index(fields=["task", "-created_at"], name="coord_event_task_time_idx"),
+            # The daily report: everything that changed since the previous snapshot.
+            models.Index(fields=["created_at"], name="coord_event_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.from_value!r} → {self.to_value!r}"
+
+    @property
+    def actor(self) -> str:
+        if self.actor_label:
+            return self.actor_label
+        if self.user_id:
+            return self.user.get_username()
+        if self.agent_id:
+            return self.agent.name
+        return self.actor_kind
+
+
+class Snapshot(TimeStampedModel):
+    """Totals of the board at one moment: the burn charts and the daily report read these."""
+
+    taken_at = models.DateTimeField()
+    # The scheduled time a beat run stands for ("2025-10-15T08:00Z"): a redelivered
+    # or duplicated run finds it and takes no second snapshot. Empty for manual ones.
+    slot = models.CharField(max_length=40, null=True, blank=True)
+    task_count = models.PositiveIntegerField(default=0)
+    open_count = models.PositiveIntegerField(default=0)
+    done_count = models.PositiveIntegerField(default=0)
+    by_status = models.JSONField(default=dict)
+    by_owner = models.JSONField(default=dict, help_text="{owner: {status: count}}")
+    by_track = models.JSONField(default=dict, help_text="{track: {status: count}}")
+    remaining_hours = models.FloatField(default=0.0)
+    remaining_hours_by_owner = models.JSONField(default=dict)
+    task_statuses = models.JSONField(default=dict, help_text="{key: status}, for the daily diff")
+
+    class Meta:
+        ordering = ["-taken_at", "-id"]
+        get_latest_by = "taken_at"
+        constraints = [
+            models.UniqueConstraint(fields=["slot"], name="coord_snapshot_slot_uniq"),
+        ]
+        indexes = [
+            # Latest snapshot and the burn chart's series.
+            models.Index(fields=["-taken_at"], name="coord_snapshot_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"snapshot {self.taken_at:%Y-%m-%d %H:%M} ({self.task_count} tasks)"
+
+
+class WebhookDelivery(TimeStampedModel):
+    """A GitHub delivery we processed; a redelivery of the same id changes nothing."""
+
+    delivery_id = models.CharField(max_length=100, unique=True)
+    event = models.CharField(max_length=50)
+    action = models.CharField(max_length=50, blank=True)
+    outcome = models.TextField(blank=True)
+    tasks = models.ManyToManyField(Task, blank=True, related_name="webhook_deliveries")
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "webhook deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.event}/{self.action} {self.delivery_id}"

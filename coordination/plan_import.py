@@ -1,0 +1,507 @@
+"""Import a markdown plan into tasks: the service behind ``import_plan``, the board's
+upload form, ``POST /api/coordination/imports`` and the demo data.
+
+- The parser (``plan_parser``) reads the plan; what it cannot read stops the
+  import with the line to fix (``PlanImportError``), before anything is written.
+- Owners, collaborators and reviewers are mapped to agents through aliases
+  (``services.agent_resolve``): ``Codex``, ``CODEX``, ``@codex`` and ``ChatGPT
+  Codex`` are one agent; an unknown name becomes a new agent, reported.
+- Tasks are matched by key, so importing a plan again updates what changed and
+  reports each task as created, updated (with the fields) or unchanged.
+- What the plan leaves empty (no owner, no priority) never erases what the board
+  knows; ticked acceptance items stay ticked; a status the plan states is applied
+  through ``task_transition``, so the rules hold (a refusal becomes a warning).
+- One transaction: an error anywhere writes nothing. ``dry_run`` runs the very
+  same code and rolls it back, so it reports exactly what a real import would do.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from django.db import transaction
+
+from coordination.models import AcceptanceItem, Agent, Plan, Task, TaskDependency, TaskStatus
+from coordination.plan_parser import (
+    ParsedPlan,
+    ParsedTask,
+    PlanParseError,
+    normalize_agent_name,
+    parse_plan,
+    parse_plan_bytes,
+    plan_to_dict,
+)
+from coordination.services import (
+    TRANSITIONS,
+    Actor,
+    AgentResolution,
+    DependencyGraph,
+    acceptance_item_add,
+    acceptance_item_set,
+    agent_resolve,
+    task_add_dependency,
+    task_create,
+    task_remove_dependency,
+    task_transition,
+    task_update,
+    track_get_or_create,
+)
+from lukhas_site.errors import InvalidRequest, LukhasError
+
+Progress = Callable[[int, int], None]
+
+SCHEMA_VERSION = 1
+
+
+class PlanImportError(InvalidRequest):
+    """The plan cannot be imported; ``line`` (1-based) points at what to fix."""
+
+    code = "plan_invalid"
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(f"line {line}: {message}", param="file", details={"line": line})
+        self.line = line
+        self.reason = message
+
+
+@dataclass
+class TaskChange:
+    key: str
+    action: str  # created | updated | unchanged
+    title: str
+    line: int
+    changes: dict[str, list[Any]] = field(default_factory=dict)  # field -> [old, new]
+
+
+@dataclass
+class ImportReport:
+    source_name: str
+    checksum: str
+    title: str
+    dry_run: bool
+    repaired_mojibake: bool = False
+    tasks: list[TaskChange] = field(default_factory=list)
+    agents_created: list[dict[str, str]] = field(default_factory=list)
+    tracks_created: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    plan_id: int | None = None
+    parsed: ParsedPlan | None = None
+
+    def keys(self, action: str) -> list[str]:
+        return [t.key for t in self.tasks if t.action == action]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {
+            "tasks": len(self.tasks),
+            "created": len(self.keys("created")),
+            "updated": len(self.keys("updated")),
+            "unchanged": len(self.keys("unchanged")),
+            "agents_created": len(self.agents_created),
+            "tracks_created": len(self.tracks_created),
+            "warnings": len(self.warnings),
+        }
+
+    def summary(self) -> str:
+        c = self.counts
+        verb = "would import" if self.dry_run else "imported"
+        return (
+            f"{self.source_name}: {verb} {c['tasks']} tasks "
+            f"({c['created']} created, {c['updated']} updated, {c['unchanged']} unchanged), "
+            f"{c['agents_created']} new agents, {c['warnings']} warnings"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The summary ``import_plan --format json`` prints and the API returns."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "source_name": self.source_name,
+            "checksum": self.checksum,
+            "title": self.title,
+            "dry_run": self.dry_run,
+            "repaired_mojibake": self.repaired_mojibake,
+            "plan_id": self.plan_id,
+            "counts": self.counts,
+            "created": self.keys("created"),
+            "updated": self.keys("updated"),
+            "unchanged": self.keys("unchanged"),
+            "agents_created": self.agents_created,
+            "tracks_created": self.tracks_created,
+            "warnings": self.warnings,
+            "changes": [asdict(t) for t in self.tasks if t.action != "unchanged"],
+            "tasks": plan_to_dict(self.parsed)["tasks"] if self.parsed else [],
+        }
+
+
+class _Rollback(Exception):
+    """Raised inside the dry run's transaction so nothing it wrote stays."""
+
+
+def parse_upload(data: bytes | str, *, source_name: str) -> ParsedPlan:
+    """Parse an uploaded plan; a PlanParseError becomes a PlanImportError with its line."""
+    try:
+        if isinstance(data, bytes):
+            return parse_plan_bytes(data, source_name=source_name)
+        return parse_plan(data, source_name=source_name)
+    except PlanParseError as exc:
+        raise PlanImportError(exc.line, exc.message) from None
+
+
+def plan_import_data(
+    *,
+    data: bytes | str,
+    source_name: str,
+    by: Actor,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> ImportReport:
+    plan = parse_upload(data, source_name=source_name)
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    return plan_import(plan=plan, by=by, dry_run=dry_run, content=text, progress=progress)
+
+
+def plan_import(
+    *,
+    plan: ParsedPlan,
+    by: Actor,
+    dry_run: bool = False,
+    content: str = "",
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import a parsed plan in one transaction (rolled back when ``dry_run``)."""
+    report = ImportReport(
+        source_name=plan.source_name or "plan.md",
+        checksum=plan.checksum,
+        title=plan.title,
+        dry_run=dry_run,
+        repaired_mojibake=plan.repaired_mojibake,
+        warnings=list(plan.warnings),
+        parsed=plan,
+    )
+    try:
+        with transaction.atomic():
+            _Importer(plan, report, by=by, content=content, progress=progress).run()
+            if dry_run:
+                raise _Rollback
+    except _Rollback:
+        report.plan_id = None
+    return report
+
+
+class _Importer:
+    def __init__(
+        self,
+        plan: ParsedPlan,
+        report: ImportReport,
+        *,
+        by: Actor,
+        content: str,
+        progress: Progress | None,
+    ) -> None:
+        self.plan = plan
+        self.report = report
+        self.by = by
+        self.content = content
+        self.progress = progress
+        self.agents: dict[str, AgentResolution] = {}
+        self.tracks: dict[str, Any] = {}
+        self.tasks: dict[str, Task] = {}
+
+    # ----------------------------------------------------------------- steps
+
+    def run(self) -> None:
+        plan_row = self._plan_row()
+        self.report.plan_id = plan_row.pk
+        for position, name in enumerate(self.plan.tracks):
+            self._track(name, position)
+        existing = {
+            t.key: t
+            for t in Task.objects.filter(key__in=[p.key for p in self.plan.tasks])
+            .select_related("owner", "reviewer", "track", "source_plan")
+            .prefetch_related("collaborators", "acceptance_items")
+        }
+        total = len(self.plan.tasks) * 2
+        for index, parsed in enumerate(self.plan.tasks, start=1):
+            task = existing.get(parsed.key)
+            if task is None:
+                self.tasks[parsed.key] = self._create(parsed, plan_row)
+            else:
+                self.tasks[parsed.key] = self._update(task, parsed, plan_row)
+            self._tick(index, total)
+        self._dependencies(total)
+        self._statuses()
+        plan_row.task_count = len(self.plan.tasks)
+        plan_row.counts = {k: v for k, v in self.report.counts.items() if k != "tasks"}
+        plan_row.warnings = self.report.warnings
+        plan_row.save()
+
+    def _tick(self, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(done, total)
+
+    def _plan_row(self) -> Plan:
+        name = self.report.source_name[:255]
+        row = Plan.objects.filter(source_name=name, checksum=self.plan.checksum).first()
+        if row is None:
+            return Plan.objects.create(
+                source_name=name,
+                checksum=self.plan.checksum,
+                title=self.plan.title[:300],
+                imported_by=self._user(),
+                repaired_mojibake=self.plan.repaired_mojibake,
+                content=self.content,
+            )
+        row.import_count += 1
+        row.imported_by = self._user() or row.imported_by
+        return row
+
+    def _user(self) -> Any:
+        return self.by if getattr(self.by, "is_authenticated", False) else None
+
+    def _track(self, name: str, position: int = 0) -> Any:
+        if not name:
+            return None
+        if name not in self.tracks:
+            track, created = track_get_or_create(name, position=position)
+            if created:
+                self.report.tracks_created.append(track.name)
+            self.tracks[name] = track
+        return self.tracks[name]
+
+    def _agent(self, name: str) -> Agent | None:
+        if not name:
+            return None
+        key = normalize_agent_name(name)
+        if key not in self.agents:
+            resolution = agent_resolve(name)
+            if resolution.created and resolution.agent is not None:
+                self.report.agents_created.append(
+                    {
+                        "name": resolution.agent.name,
+                        "written": name,
+                        "kind": resolution.agent.kind,
+                    }
+                )
+            self.agents[key] = resolution
+        return self.agents[key].agent
+
+    def _desired(self, parsed: ParsedTask, plan_row: Plan) -> dict[str, Any]:
+        """What the plan says, as task fields; keys the plan leaves empty are left out."""
+        fields: dict[str, Any] = {
+            "title": parsed.title[:300],
+            "source_plan": plan_row,
+            "source_line": parsed.source_line or None,
+        }
+        optional = {
+            "track": self._track(parsed.track),
+            "owner": self._agent(parsed.owner),
+            "reviewer": self._agent(parsed.reviewer),
+            "priority": parsed.priority,
+            "risk": parsed.risk,
+            "estimate_min_hours": parsed.estimate_min_hours,
+            "estimate_max_hours": parsed.estimate_max_hours,
+            "files": list(parsed.files),
+            "branch": parsed.branch[:255],
+            "goal": parsed.goal,
+            "notes": parsed.notes,
+        }
+        fields.update({k: v for k, v in optional.items() if v not in (None, "", [])})
+        if parsed.requires_critical_review:
+            fields["requires_critical_review"] = True
+        return fields
+
+    def _collaborators(self, parsed: ParsedTask, owner: Agent | None) -> list[Agent]:
+        found: list[Agent] = []
+        for name in parsed.collaborators:
+            agent = self._agent(name)
+            if agent is not None and agent != owner and agent not in found:
+                found.append(agent)
+        return found
+
+    # ----------------------------------------------------------------- create / update
+
+    def _create(self, parsed: ParsedTask, plan_row: Plan) -> Task:
+        fields = self._desired(parsed, plan_row)
+        collaborators = self._collaborators(parsed, fields.get("owner"))
+        status = parsed.status or TaskStatus.TODO
+        if status == TaskStatus.BLOCKED:
+            fields["blocked_reason"] = f"blocked in {self.report.source_name}"
+        title = fields.pop("title")
+        task = task_create(
+            by=self.by,
+            key=parsed.key,
+            title=title,
+            status=status,
+            collaborators=collaborators,
+            **fields,
+        )
+        AcceptanceItem.objects.bulk_create(
+            AcceptanceItem(task=task, text=item.text, done=item.done, position=position)
+            for position, item in enumerate(parsed.acceptance, start=1)
+        )
+        changes: dict[str, list[Any]] = {"title": [None, title]}
+        changes.update(
+            (name, [None, _plain_value(value)])
+            for name, value in fields.items()
+            if name not in ("source_plan", "source_line")
+        )
+        if status != TaskStatus.TODO:
+            changes["status"] = [None, status]
+        if collaborators:
+            changes["collaborators"] = [None, [a.name for a in collaborators]]
+        if parsed.acceptance:
+            changes["acceptance"] = [None, [_check(i.text, i.done) for i in parsed.acceptance]]
+        self.report.tasks.append(
+            TaskChange(parsed.key, "created", title, parsed.source_line, changes)
+        )
+        return task
+
+    def _update(self, task: Task, parsed: ParsedTask, plan_row: Plan) -> Task:
+        desired = self._desired(parsed, plan_row)
+        changes: dict[str, Any] = {}
+        report: dict[str, list[Any]] = {}
+        for name, new in desired.items():
+            old = getattr(task, name)
+            if old != new:
+                changes[name] = new
+                if name not in ("source_plan", "source_line"):
+                    report[name] = [_plain_value(old), _plain_value(new)]
+        collaborators = self._collaborators(parsed, desired.get("owner", task.owner))
+        current = sorted(task.collaborators.all(), key=lambda a: a.name)
+        if parsed.collaborators and {a.pk for a in collaborators} != {a.pk for a in current}:
+            changes["collaborators"] = collaborators
+            report["collaborators"] = [[a.name for a in current], [a.name for a in collaborators]]
+        if changes:
+            task = task_update(task=task, by=self.by, **changes)
+        accept_change = self._acceptance(task, parsed)
+        if accept_change:
+            report["acceptance"] = accept_change
+        action = "updated" if report else "unchanged"
+        self.report.tasks.append(
+            TaskChange(parsed.key, action, desired["title"], parsed.source_line, report)
+        )
+        return task
+
+    def _acceptance(self, task: Task, parsed: ParsedTask) -> list[Any] | None:
+        """Add criteria the plan gained, tick what it ticked; never untick or delete."""
+        items = {item.text: item for item in task.acceptance_items.all()}
+        before = [_check(i.text, i.done) for i in items.values()]
+        changed = False
+        for wanted in parsed.acceptance:
+            item = items.get(wanted.text)
+            if item is None:
+                items[wanted.text] = acceptance_item_add(
+                    task=task, text=wanted.text, by=self.by, done=wanted.done
+                )
+                changed = True
+            elif wanted.done and not item.done:
+                acceptance_item_set(item=item, done=True, by=self.by)
+                changed = True
+        if not changed:
+            return None
+        return [before, [_check(i.text, i.done) for i in items.values()]]
+
+    # ----------------------------------------------------------------- dependencies, status
+
+    def _dependencies(self, total: int) -> None:
+        """Add the dependencies the plan states; drop plan-made ones it no longer states."""
+        graph = DependencyGraph()
+        changes = {c.key: c for c in self.report.tasks}
+        current: dict[int, dict[str, bool]] = {}  # blocked id -> {blocker key: from plan}
+        links = TaskDependency.objects.filter(blocked__in=[t.pk for t in self.tasks.values()])
+        for blocked_id, blocker_key, from_plan in links.values_list(
+            "blocked_id", "blocker__key", "from_plan"
+        ):
+            current.setdefault(blocked_id, {})[blocker_key] = from_plan
+        known: dict[str, Task] = dict(self.tasks)
+        needed = {k for p in self.plan.tasks for k in p.depends_on}
+        needed |= {k for deps in current.values() for k in deps}
+        if needed - known.keys():
+            known.update({t.key: t for t in Task.objects.filter(key__in=needed - known.keys())})
+        half = len(self.plan.tasks)
+        for index, parsed in enumerate(self.plan.tasks, start=1):
+            task = self.tasks[parsed.key]
+            before = current.get(task.pk, {})
+            added = [k for k in parsed.depends_on if k not in before and k in known]
+            stated = set(parsed.depends_on)
+            removed = [k for k, from_plan in before.items() if from_plan and k not in stated]
+            for key in added:
+                try:
+                    task_add_dependency(
+                        blocker=known[key], blocked=task, by=self.by, from_plan=True, graph=graph
+                    )
+                except LukhasError as exc:
+                    raise PlanImportError(parsed.source_line or 1, exc.message) from None
+            for key in removed:
+                task_remove_dependency(blocker=known[key], blocked=task, by=self.by, graph=graph)
+            if added or removed:
+                change = changes[parsed.key]
+                after = sorted((set(before) | set(added)) - set(removed))
+                old = None if change.action == "created" else sorted(before)
+                change.changes["depends_on"] = [old, after]
+                if change.action == "unchanged":
+                    change.action = "updated"
+            self._tick(half + index, total)
+
+    def _statuses(self) -> None:
+        """A status the plan states (not plain todo) moves existing tasks through the rules."""
+        changes = {c.key: c for c in self.report.tasks}
+        for parsed in self.plan.tasks:
+            change = changes[parsed.key]
+            if change.action == "created" or parsed.status in ("", TaskStatus.TODO):
+                continue
+            task = self.tasks[parsed.key]
+            if task.status == parsed.status:
+                continue
+            before = task.status
+            for step in _path(task.status, parsed.status):
+                reason = f"blocked in {self.report.source_name}" if step == "blocked" else None
+                try:
+                    task = task_transition(task=task, to=step, by=self.by, reason=reason)
+                except LukhasError as exc:
+                    self.report.warnings.append(
+                        f"line {parsed.source_line}: the plan says {parsed.key} is "
+                        f"{parsed.status} but the board keeps it {task.status}: {exc.message}"
+                    )
+                    break
+            if task.status != before:
+                change.changes["status"] = [before, task.status]
+                change.action = "updated"
+            self.tasks[parsed.key] = task
+
+
+def _path(start: str, goal: str) -> list[str]:
+    """The shortest walk through TRANSITIONS from ``start`` to ``goal`` (without start)."""
+    previous: dict[str, str | None] = {start: None}
+    queue = deque([start])
+    while queue:
+        node = queue.popleft()
+        if node == goal:
+            steps = []
+            while node != start:
+                steps.append(node)
+                node = previous[node]  # type: ignore[assignment]
+            return steps[::-1]
+        for nxt in TRANSITIONS.get(node, ()):
+            if nxt not in previous:
+                previous[nxt] = node
+                queue.append(nxt)
+    return []
+
+
+def _check(text: str, done: bool) -> str:
+    return f"[{'x' if done else ' '}] {text}"
+
+
+def _plain_value(value: Any) -> Any:
+    """A JSON-friendly view of a field value for the change report."""
+    if isinstance(value, Agent):
+        return value.name
+    if hasattr(value, "name") and not isinstance(value, str):
+        return value.name
+    if isinstance(value, Plan):
+        return value.source_name
+    return value

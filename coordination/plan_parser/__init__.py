@@ -1,0 +1,43 @@
+"""Read the markdown plans a LUKHAS team writes into tasks the coordination app can import.
+
+Pure Python on purpose (no Django import): the import service, the ``import_plan``
+command and the tests all call it, and a coordinator can check a plan without a
+database. What markdown it understands, how task keys are derived and which
+mistakes stop an import are written for coordinators in ``docs/plan-format.md``;
+keep the two in step.
+
+The package, in reading order: ``model`` (what a parse returns), ``text`` (one
+string at a time: agent names, estimates, mojibake, inline markdown), ``markdown``
+(the block and section tree), ``reader`` (sections, tables and checklists become
+tasks, helped by ``body`` for a task's own lines) and ``resolve`` (the passes over
+the finished list: owners, dependencies, critical reviews, statuses).
+"""
+
+from coordination.plan_parser.model import (
+    PRIORITIES,
+    RISKS,
+    STATUSES,
+    AcceptanceItem,
+    ParsedPlan,
+    ParsedTask,
+    PlanParseError,
+    plan_to_dict,
+)
+from coordination.plan_parser.reader import parse_plan, parse_plan_bytes
+from coordination.plan_parser.text import normalize_agent_name, parse_estimate, repair_mojibake
+
+__all__ = [
+    "PRIORITIES",
+    "RISKS",
+    "STATUSES",
+    "AcceptanceItem",
+    "ParsedPlan",
+    "ParsedTask",
+    "PlanParseError",
+    "normalize_agent_name",
+    "parse_estimate",
+    "parse_plan",
+    "parse_plan_bytes",
+    "plan_to_dict",
+    "repair_mojibake",
+]

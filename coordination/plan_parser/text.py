@@ -1,0 +1,490 @@
+"""Plan text, cell by cell: agent names, estimates, mojibake repair, inline markdown, field values.
+
+Every helper here reads one string; nothing here knows about sections or tasks.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import NamedTuple
+
+import ftfy
+
+# --------------------------------------------------------------------------- agent names
+
+# Default alias keys; the coordination service maps keys to Agent rows and may add more.
+_AGENT_ALIASES = {
+    "chatgpt codex": "codex",
+    "openai codex": "codex",
+    "gpt codex": "codex",
+    "codex cli": "codex",
+    "codex agent": "codex",
+    "github copilot": "copilot",
+    "gh copilot": "copilot",
+    "copilot agent": "copilot",
+    "copilot chat": "copilot",
+    "claudecode": "claude code",
+    "claude code cli": "claude code",
+    "anthropic claude code": "claude code",
+    "google jules": "jules",
+    "jules agent": "jules",
+    "gemini cli": "gemini",
+}
+
+# Names recognised in headings ("Claude Code Execution Tasks") besides the plan's own.
+_KNOWN_AGENTS = ("Claude Code", "Codex", "Copilot", "Jules", "Claude", "ChatGPT", "Gemini")
+
+
+def normalize_agent_name(raw: str) -> str:
+    """Reduce how a plan names an agent to a default alias key ('**@Codex**' -> 'codex')."""
+    text = _plain(raw)
+    text = re.sub(r"\([^)]*\)", " ", text)
+    text = _strip_symbols(text).replace("@", " ").lower()
+    text = re.sub(r"[\s_.\-]+", " ", text).strip()
+    return _AGENT_ALIASES.get(text, text)
+
+
+# --------------------------------------------------------------------------- estimates
+
+_HOURS_PER_UNIT = {
+    **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), 1 / 60),
+    **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), 1.0),
+}
+_NO_ESTIMATE = {"", "-", "\u2014", "\u2013", "?", "tbd", "tba", "n/a", "na", "none", "unknown"}
+_AMOUNT = re.compile(r"(\d+(?:[.,]\d+)?)\s*([a-z]*)")
+
+
+def parse_estimate(text: str) -> tuple[float | None, float | None]:
+    """'2-3h', '2\u20134 Hour', '30min', '1h 30min' -> (min_hours, max_hours); '' or 'TBD' -> None.
+
+    Raises ValueError for anything else (days included: a working day is not a fixed
+    number of hours, so the plan has to say hours).
+    """
+    value = re.sub(r"\([^)]*\)", " ", _plain(text)).lower()
+    value = re.sub(r"^(?:~|≈|about|approx\.?|approximately|est\.?)\s*", "", value.strip())
+    if value.strip() in _NO_ESTIMATE:
+        return None, None
+    parts = re.split(r"\s*(?:-|\u2013|\u2014|\bto\b)\s*", value.strip())
+    if len(parts) > 2 or not all(parts):
+        raise ValueError(f"cannot read estimate {text.strip()!r}")
+    amounts = [_amounts(part, text) for part in parts]
+    if len(amounts) == 2 and len(amounts[0]) == 1 and not amounts[0][0][1]:
+        amounts[0] = [(amounts[0][0][0], amounts[1][-1][1])]  # "2-3h": the 2 is hours too
+    hours = [_to_hours(amount, text) for amount in amounts]
+    low, high = hours[0], hours[-1]
+    if low > high:
+        raise ValueError(f"estimate {text.strip()!r} runs backwards")
+    return round(low, 4), round(high, 4)
+
+
+def _amounts(part: str, original: str) -> list[tuple[float, str]]:
+    if not part or _AMOUNT.sub("", part).strip():
+        raise ValueError(f"cannot read estimate {original.strip()!r}")
+    return [(float(num.replace(",", ".")), unit) for num, unit in _AMOUNT.findall(part)]
+
+
+def _to_hours(amounts: list[tuple[float, str]], original: str) -> float:
+    total = 0.0
+    for number, unit in amounts:
+        if not unit:
+            raise ValueError(f"estimate {original.strip()!r} has no unit (write h or min)")
+        if unit not in _HOURS_PER_UNIT:
+            raise ValueError(f"estimate {original.strip()!r}: unit {unit!r} is not hours/minutes")
+        total += number * _HOURS_PER_UNIT[unit]
+    return total
+
+
+# --------------------------------------------------------------------------- mojibake
+
+# Writing UTF-8 through Windows-1254/1252 turns "🎯" into "ğŸ¯" and silently drops
+# the bytes those code pages leave undefined; ftfy cannot know which byte went missing.
+_LOST_BYTES = (
+    ("cp1254", bytes((0x81, 0x8D, 0x8E, 0x8F, 0x90, 0x9D, 0x9E))),
+    ("cp1252", bytes((0x81, 0x8D, 0x8F, 0x90, 0x9D))),
+)
+# When a byte was lost we pick, in this order, what plans actually use: the emoji
+# variation selector, the closing quote (its last byte 0x9D is one that gets lost), emoji.
+_LIKELY_CHARS = (
+    "\ufe0f\u201d✅❌🎯📋📊📝🔍🛡⚛⚖🧪🔄🚨🔗📌📍🔎📎📁🔧🔨🛠🧠🚀🔥💡⏱⏳🔒🔑🔐🌱🌙🔬🐛📦🏁⭐✨🟢🟡🔴"
+    "🟠🔵✔☑👉👀🤖📈📉📅🗂🏗⚙🧩🎉💬📚📖🧹🧭🌐⚡🛑⛔👥👤🏷💾🖥🗺🔀"
+)
+_MOJIBAKE_CHARS = "".join(
+    sorted(
+        {
+            bytes((b,)).decode(codec, errors="ignore")
+            for codec, _ in _LOST_BYTES
+            for b in range(0x80, 0x100)
+        }
+        - {""}
+    )
+)
+_MOJIBAKE_RUN = re.compile(f"[{re.escape(_MOJIBAKE_CHARS)}]+")
+_FTFY_CONFIG = ftfy.TextFixerConfig(
+    unescape_html=False,
+    remove_terminal_escapes=False,
+    fix_latin_ligatures=False,
+    fix_character_width=False,
+    uncurl_quotes=False,  # curly quotes in a clean plan are the author's, not damage
+    fix_line_breaks=False,  # line numbers must keep pointing at the original file
+    remove_control_chars=False,
+    normalization=None,
+)
+
+
+def repair_mojibake(text: str) -> tuple[str, list[int]]:
+    """Undo UTF-8 read as Windows-125x ('â€”' -> '—', 'ğŸ¯' -> '🎯'), line by line.
+
+    Returns the repaired text and the 1-based lines that changed; the number of lines
+    never changes so every line number still points into the original file.
+    """
+    lines = text.split("\n")
+    changed = []
+    for index, line in enumerate(lines):
+        fixed = _repair_line(line)
+        if fixed != line:
+            lines[index] = fixed
+            changed.append(index + 1)
+    return "\n".join(lines), changed
+
+
+def _repair_line(line: str) -> str:
+    if line.isascii():
+        return line
+    # '”' uncurled to '"' after the damage: 'â€"' was an em dash.
+    fixed = line.replace('â€"', "\u2014")
+    fixed = _MOJIBAKE_RUN.sub(_restore_lost_bytes, fixed)
+    fixed = ftfy.fix_text(fixed, _FTFY_CONFIG)
+    return line if "\n" in fixed else fixed
+
+
+def _restore_lost_bytes(match: re.Match[str]) -> str:
+    run = match.group(0)
+    for codec, lost in _LOST_BYTES:
+        try:
+            data = run.encode(codec)
+        except UnicodeEncodeError:
+            continue
+        try:
+            data.decode("utf-8")
+            return run  # complete sequences: ftfy's job
+        except UnicodeDecodeError:
+            pass
+        restored = _fill_lost_bytes(data, lost)
+        if restored is not None:
+            return restored
+    return run
+
+
+def _fill_lost_bytes(data: bytes, lost: bytes) -> str | None:
+    out: list[str] = []
+    repaired = False
+    i = 0
+    while i < len(data):
+        lead = data[i]
+        need = 2 if 0xC2 <= lead <= 0xDF else 3 if 0xE0 <= lead <= 0xEF else 4
+        if not 0xC2 <= lead <= 0xF4:
+            return None
+        j = i + 1
+        while j < len(data) and j - i < need and 0x80 <= data[j] <= 0xBF:
+            j += 1
+        seq = data[i:j]
+        if len(seq) == need:
+            try:
+                out.append(seq.decode("utf-8"))
+            except UnicodeDecodeError:
+                return None
+        elif len(seq) == need - 1:
+            best: tuple[int, str] | None = None
+            for pos in range(1, need):
+                for byte in lost:
+                    try:
+                        char = (seq[:pos] + bytes((byte,)) + seq[pos:]).decode("utf-8")
+                    except UnicodeDecodeError:
+                        continue
+                    rank = _LIKELY_CHARS.find(char)
+                    if rank >= 0 and (best is None or rank < best[0]):
+                        best = (rank, char)
+            if best is None:
+                return None
+            out.append(best[1])
+            repaired = True
+        else:
+            return None
+        i = j
+    return "".join(out) if repaired else None
+
+
+# --------------------------------------------------------------------------- inline text
+
+_CODE_SPAN = re.compile(r"(`+)(.+?)\1")
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_BOLD = re.compile(r"(\*\*|__)(.+?)\1")
+_EMPHASIS = re.compile(r"(?<![\w*])([*_])(?![\s*_])(.+?)(?<![\s*_])\1(?![\w*])")
+_STRIKE = re.compile(r"~~(.+?)~~")
+_HTML_TAG = re.compile(r"</?[A-Za-z][^>]*>")
+
+
+def _plain(markdown: str, *, keep_code: bool = False) -> str:
+    """Inline markdown -> text: markup gone, code spans kept as `x` only if asked."""
+    pieces = []
+    for index, piece in enumerate(re.split(r"(`+[^`]+?`+)", markdown)):
+        if index % 2:
+            pieces.append(piece if keep_code else _CODE_SPAN.sub(r"\2", piece))
+            continue
+        piece = _LINK.sub(r"\1", piece)
+        for pattern in (_BOLD, _BOLD, _STRIKE):
+            piece = pattern.sub(lambda m: m.group(m.lastindex or 1), piece)
+        piece = _EMPHASIS.sub(r"\2", piece)
+        pieces.append(_HTML_TAG.sub("", piece).replace("\\|", "|"))
+    return " ".join("".join(pieces).split())
+
+
+def _strip_symbols(text: str) -> str:
+    """Drop emoji and pictographs ('✅', '🎯'), which decorate titles but name nothing."""
+    kept = [
+        ch
+        for ch in text
+        if unicodedata.category(ch) != "So"
+        and ch not in "\ufe0e\ufe0f\u200d"
+        and not 0x1F3FB <= ord(ch) <= 0x1F3FF
+    ]
+    return " ".join("".join(kept).split())
+
+
+def _clean_title(markdown: str) -> str:
+    return _strip_symbols(_plain(markdown)).strip(" :-\u2013\u2014")
+
+
+def _slug(text: str, max_len: int = 40) -> str:
+    """Readable key part: ascii words, parentheticals dropped ('Pin & lock' -> 'pin-lock')."""
+    text = re.sub(r"\([^)]*\)", " ", text)
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = ""
+    for word in re.findall(r"[a-z0-9]+", text.lower()):
+        candidate = f"{slug}-{word}" if slug else word
+        if len(candidate) > max_len and slug:
+            break
+        slug = candidate
+    return slug
+
+
+def _split_top(text: str, separators: str) -> list[str]:
+    """Split on separators that sit outside backticks and parentheses."""
+    parts, current, depth, in_code = [], [], 0, False
+    for ch in text:
+        if ch == "`":
+            in_code = not in_code
+        elif not in_code and ch == "(":
+            depth += 1
+        elif not in_code and ch == ")":
+            depth = max(depth - 1, 0)
+        elif not in_code and depth == 0 and ch in separators:
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(ch)
+    parts.append("".join(current))
+    return [part.strip() for part in parts if part.strip()]
+
+
+def _split_row(line: str) -> list[str]:
+    """Cells of a pipe-table row; '\\|' and pipes inside backticks stay in their cell."""
+    row = line.strip()
+    if row.startswith("|"):
+        row = row[1:]
+    if row.endswith("|") and not row.endswith("\\|"):
+        row = row[:-1]
+    cells, current, in_code, escaped = [], [], False, False
+    for ch in row:
+        if escaped:
+            current.append(ch)
+            escaped = False
+        elif ch == "\\":
+            current.append(ch)
+            escaped = True
+        elif ch == "`":
+            in_code = not in_code
+            current.append(ch)
+        elif ch == "|" and not in_code:
+            cells.append("".join(current).strip())
+            current = []
+        else:
+            current.append(ch)
+    cells.append("".join(current).strip())
+    return cells
+
+
+# --------------------------------------------------------------------------- field values
+
+_PRIORITY_WORDS = {
+    **dict.fromkeys(("critical", "crit", "blocker", "urgent", "highest", "p0"), "critical"),
+    **dict.fromkeys(("high", "p1"), "high"),
+    **dict.fromkeys(("medium", "med", "normal", "moderate", "p2"), "medium"),
+    **dict.fromkeys(("low", "lowest", "minor", "p3", "p4"), "low"),
+}
+_RISK_WORDS = {
+    "low": "low",
+    "medium": "medium",
+    "med": "medium",
+    "moderate": "medium",
+    "high": "high",
+    "variable": "variable",
+    "varies": "variable",
+    "mixed": "variable",
+}
+_STATUS_PATTERNS = (
+    (re.compile(r"cancel|dropped|won'?t do|obsolete"), "cancelled"),
+    (re.compile(r"block|stuck|waiting"), "blocked"),
+    (re.compile(r"review"), "in_review"),
+    (re.compile(r"progress|wip|doing|started|ongoing|active"), "in_progress"),
+    (re.compile(r"done|complete|merged|shipped|finished|closed|✅"), "done"),
+    (re.compile(r"todo|to do|not started|pending|open|planned|backlog|new"), "todo"),
+)
+_CHECKBOX = re.compile(r"^\[( |x|X|~|/|-)\]\s+")
+_CHECKBOX_STATUS = {
+    " ": "todo",
+    "x": "done",
+    "X": "done",
+    "~": "in_progress",
+    "/": "in_progress",
+    "-": "cancelled",
+}
+
+
+def _priority(value: str) -> str | None:
+    for word in re.findall(r"[a-z0-9]+", _plain(value).lower()):
+        if word in _PRIORITY_WORDS:
+            return _PRIORITY_WORDS[word]
+    return None
+
+
+def _risk(value: str) -> str | None:
+    found = [
+        _RISK_WORDS[w] for w in re.findall(r"[a-z]+", _plain(value).lower()) if w in _RISK_WORDS
+    ]
+    graded = [r for r in found if r != "variable"]
+    if graded:  # "LOW-MEDIUM": plan for the worse one
+        return max(graded, key=("low", "medium", "high").index)
+    return found[0] if found else None
+
+
+def _status(value: str) -> str | None:
+    text = _plain(value).lower()
+    for pattern, status in _STATUS_PATTERNS:
+        if pattern.search(text):
+            return status
+    return None
+
+
+def _files(value: str) -> list[str]:
+    """File names from a cell or list item: the first `backticked` name of each part."""
+    found = []
+    for part in _split_top(value, ",;"):
+        code = _CODE_SPAN.search(part)
+        if code:
+            found.append(code.group(2).strip())
+        else:
+            plain = _plain(part)
+            if plain and " " not in plain and plain not in _NO_ESTIMATE:
+                found.append(plain)
+    return found
+
+
+def _people(value: str) -> tuple[str, list[str]]:
+    """'**Codex** + Copilot' -> ('Codex', ['Copilot']); '(primary)' or bold marks the owner."""
+    names: list[tuple[str, bool, str]] = []  # (name, bold, role)
+    for part in _split_top(re.sub(r"\s+and\s+", ",", value), ",+&;/"):
+        role = " ".join(re.findall(r"\(([^)]*)\)", part)).lower()
+        name = _strip_symbols(_plain(re.sub(r"\([^)]*\)", " ", part)).replace("@", ""))
+        if name and name.lower() not in {"-", "—", "tbd", "none", "n/a", "unassigned", "anyone"}:
+            names.append((name, part.lstrip().startswith(("**", "__")), role))
+    if not names:
+        return "", []
+    owner_index = next(
+        (i for i, (_, _, role) in enumerate(names) if re.search(r"primary|owner|lead", role)),
+        None,
+    )
+    if owner_index is None:
+        bold = [i for i, (_, is_bold, _) in enumerate(names) if is_bold]
+        owner_index = bold[0] if len(bold) == 1 else 0
+    owner = names[owner_index][0]
+    collaborators: list[str] = []
+    for i, (name, _, _) in enumerate(names):
+        if i != owner_index and name not in collaborators and name != owner:
+            collaborators.append(name)
+    return owner, collaborators
+
+
+# --------------------------------------------------------------------------- fields
+
+# "**Label**: value", "**Label:** value", or a bare "Agents: value" for the common labels.
+_FIELD = re.compile(
+    r"^\s*(?:\*\*(?P<a>[^*]+?)\*\*\s*:|\*\*(?P<b>[^*]+?):\*\*|"
+    r"(?P<c>Owners?|Agents?|Assignee|Reviewer|Goals?|Risk|Priority|Time|Estimate|Branch|"
+    r"Status|Files|Depends on|Dependencies|Blocked by|Accept|Acceptance|DoD)\s*:)\s*(?P<value>.*)$",
+    re.IGNORECASE,
+)
+_LABELS = {
+    **dict.fromkeys(
+        ("owner", "owners", "assignee", "assigned to", "agent", "agents", "lead"), "owner"
+    ),
+    **dict.fromkeys(("collaborators", "collaborator", "support", "helpers"), "collaborators"),
+    **dict.fromkeys(("reviewer", "reviewers", "review by", "reviewed by"), "reviewer"),
+    **dict.fromkeys(("goal", "goals", "objective", "objectives"), "goal"),
+    **dict.fromkeys(("time", "estimate", "effort", "eta", "duration"), "time"),
+    **dict.fromkeys(("files", "file", "files to review", "files to change", "paths"), "files"),
+    **dict.fromkeys(("depends on", "dependencies", "blocked by", "after", "needs"), "depends"),
+    **dict.fromkeys(
+        ("accept", "acceptance", "acceptance criteria", "dod", "definition of done", "done when"),
+        "accept",
+    ),
+    "risk": "risk",
+    "priority": "priority",
+    "branch": "branch",
+    "status": "status",
+    "track": "track",
+    "notes": "notes",
+    "note": "notes",
+}
+
+
+class _Field(NamedTuple):
+    kind: str  # a value of _LABELS, or "other"
+    label: str  # as written, for notes
+    value: str
+
+
+def _field(line: str) -> _Field | None:
+    match = _FIELD.match(line)
+    if not match:
+        return None
+    label = (match.group("a") or match.group("b") or match.group("c")).strip()
+    key = re.sub(r"\([^)]*\)", " ", label.lower())
+    key = " ".join(key.strip(" :").split())
+    kind = _LABELS.get(key) or ("accept" if "criteria" in key else "other")
+    return _Field(kind, label.strip(" :"), match.group("value").strip())
+
+
+# --------------------------------------------------------------------------- dependencies
+
+_REF = r"(?:#\d+\b|\d+\b|[A-Z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*\b)"
+_DEPENDENCY = re.compile(
+    r"(?i:\b(?:depends\s+on|depending\s+on|dependent\s+on|blocked\s+by|waits?\s+(?:for|on)|"
+    r"after|post|requires|needs))[\s-]+(?P<task>(?i:(?:the\s+)?tasks?\s+))?"
+    rf"(?P<refs>{_REF}(?:\s*(?:,|&|\+|(?i:and))\s*{_REF})*)"
+)
+_TASK_MENTION = re.compile(rf"\bTasks?\s+(?P<refs>{_REF}(?:\s*(?:,|&|(?i:and))\s*{_REF})*)")
+_BOLD_KEY_START = re.compile(rf"^\*\*(?P<ref>{_REF})\*\*")
+_KEY_LIKE = re.compile(r"#\d+|[A-Za-z]+-\d[\w-]*|[A-Z]+\d+[\w-]*")
+_BY_NAME = re.compile(r"\b(?:by|from)\s+(?P<name>[A-Z][\w-]*(?:\s+[A-Z][\w-]*)?)")
+
+
+def _warning_line(warning: str) -> int:
+    """Warnings read top to bottom, like the plan they are about."""
+    match = re.match(r"line (\d+):", warning)
+    return int(match.group(1)) if match else 0
+
+
+def _refs(text: str) -> list[str]:
+    return re.findall(_REF, text)

@@ -1,0 +1,204 @@
+"""Shapes of the coordination ops API (``/api/coordination/``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ninja import Field, Schema
+
+from coordination.models import Priority, Risk, Snapshot, Task, TaskStatus
+
+
+class AgentOut(Schema):
+    id: int
+    name: str
+    kind: str
+    role: str
+    active: bool
+    aliases: list[str]
+
+    @staticmethod
+    def resolve_aliases(agent: Any) -> list[str]:
+        return [alias.alias for alias in agent.aliases.all()]
+
+
+class AcceptanceItemOut(Schema):
+    id: int
+    text: str
+    done: bool
+    position: int
+
+
+class TaskOut(Schema):
+    id: int
+    key: str
+    title: str
+    track: str | None
+    owner: str | None
+    collaborators: list[str]
+    reviewer: str | None
+    status: TaskStatus
+    priority: Priority
+    risk: Risk
+    estimate_min_hours: float | None
+    estimate_max_hours: float | None
+    files: list[str]
+    branch: str
+    pr_url: str
+    pr_number: int | None
+    ci_conclusion: str
+    requires_critical_review: bool
+    approved_by: str | None
+    approved_at: datetime | None
+    blocked_reason: str
+    goal: str
+    notes: str
+    depends_on: list[str] = Field(description="tasks that must be done before this one starts")
+    blocks: list[str] = Field(description="tasks that wait for this one")
+    acceptance: list[AcceptanceItemOut]
+    source_plan: str | None
+    source_line: int | None
+    status_changed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_track(task: Task) -> str | None:
+        return task.track.name if task.track_id else None
+
+    @staticmethod
+    def resolve_owner(task: Task) -> str | None:
+        return task.owner.name if task.owner_id else None
+
+    @staticmethod
+    def resolve_reviewer(task: Task) -> str | None:
+        return task.reviewer.name if task.reviewer_id else None
+
+    @staticmethod
+    def resolve_approved_by(task: Task) -> str | None:
+        return task.approved_by.name if task.approved_by_id else None
+
+    @staticmethod
+    def resolve_collaborators(task: Task) -> list[str]:
+        return sorted(agent.name for agent in task.collaborators.all())
+
+    @staticmethod
+    def resolve_depends_on(task: Task) -> list[str]:
+        return sorted(t.key for t in task.dependencies.all())
+
+    @staticmethod
+    def resolve_blocks(task: Task) -> list[str]:
+        return sorted(t.key for t in task.dependents.all())
+
+    @staticmethod
+    def resolve_acceptance(task: Task) -> list[Any]:
+        return list(task.acceptance_items.all())
+
+    @staticmethod
+    def resolve_source_plan(task: Task) -> str | None:
+        # The name only, from the id: no query per task for a list.
+        return task.source_plan.source_name if task.source_plan_id else None
+
+
+class TaskIn(Schema):
+    key: str = Field(description="as plans write it: CC-1, #1, A, E402-1")
+    title: str
+    track: str | None = Field(None, description="a track's name (created if new)")
+    owner: str | None = Field(None, description="an agent's name or alias (created if unknown)")
+    collaborators: list[str] = []
+    reviewer: str | None = None
+    status: TaskStatus = TaskStatus.TODO
+    blocked_reason: str = ""
+    priority: Priority = Priority.MEDIUM
+    risk: Risk = Risk.MEDIUM
+    estimate_min_hours: float | None = Field(None, ge=0)
+    estimate_max_hours: float | None = Field(None, ge=0)
+    files: list[str] = []
+    branch: str = ""
+    pr_url: str = ""
+    requires_critical_review: bool = False
+    goal: str = ""
+    notes: str = ""
+    depends_on: list[str] = Field([], description="keys of tasks that must be done first")
+    acceptance: list[str] = Field([], description="acceptance criteria, unchecked")
+
+
+class TaskPatchIn(Schema):
+    """Only the fields sent change. ``status`` goes through the rules (``reason`` to block)."""
+
+    title: str | None = None
+    track: str | None = None
+    owner: str | None = Field(None, description="agent name or alias; '' unassigns")
+    collaborators: list[str] | None = None
+    reviewer: str | None = None
+    status: TaskStatus | None = None
+    reason: str | None = Field(None, description="why, when status is blocked")
+    priority: Priority | None = None
+    risk: Risk | None = None
+    estimate_min_hours: float | None = Field(None, ge=0)
+    estimate_max_hours: float | None = Field(None, ge=0)
+    files: list[str] | None = None
+    branch: str | None = None
+    pr_url: str | None = None
+    requires_critical_review: bool | None = None
+    goal: str | None = None
+    notes: str | None = None
+
+
+class TransitionIn(Schema):
+    to: TaskStatus
+    reason: str | None = None
+
+
+class DependencyIn(Schema):
+    blocker: str = Field(description="key of the task that must be done first")
+
+
+class AcceptancePatchIn(Schema):
+    done: bool
+
+
+class SnapshotOut(Schema):
+    id: int
+    taken_at: datetime
+    slot: str | None
+    task_count: int
+    open_count: int
+    done_count: int
+    remaining_hours: float
+    by_status: dict[str, int]
+    by_owner: dict[str, dict[str, int]]
+    by_track: dict[str, dict[str, int]]
+    remaining_hours_by_owner: dict[str, float]
+
+    @staticmethod
+    def resolve_slot(snapshot: Snapshot) -> str | None:
+        return snapshot.slot or None
+
+
+class ImportOut(Schema):
+    schema_version: int
+    source_name: str
+    checksum: str
+    title: str
+    dry_run: bool
+    repaired_mojibake: bool
+    plan_id: int | None
+    counts: dict[str, int]
+    created: list[str]
+    updated: list[str]
+    unchanged: list[str]
+    agents_created: list[dict[str, str]]
+    tracks_created: list[str]
+    warnings: list[str]
+    changes: list[dict[str, Any]]
+    tasks: list[dict[str, Any]] = Field(description="every parsed task and its fields")
+
+
+class WebhookOut(Schema):
+    status: str = Field(description="processed, duplicate or ignored")
+    event: str
+    delivery: str
+    tasks: list[str] = []
+    outcome: str = ""
