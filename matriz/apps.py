@@ -1,4 +1,4 @@
-"""The MATRIZ cognitive pipeline: engine, plugins, memory, and the /v1 façade."""
+"""The MATRIZ cognitive pipeline: engine, plugins, memory, dreams, and the /v1 façade."""
 
 from __future__ import annotations
 
@@ -9,3 +9,25 @@ class MatrizConfig(AppConfig):
     name = "matriz"
     verbose_name = "MATRIZ"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from lukhas_site.demo import register_demo_loader
+        from lukhas_site.health import register_check
+        from matriz import checks, metrics  # noqa: F401 - metrics: the collectors exist from boot
+        from matriz.demo import load_demo_memories
+        from matriz.runtime import discover_plugins
+
+        # At boot, in every process (web, worker, beat): the registry is what
+        # /system/plugins and the pipeline read. A broken plugin is recorded, not raised.
+        discover_plugins()
+        checks.register()
+        register_check(
+            "matriz",
+            checks.readiness,
+            description="every required MATRIZ stage has a node; broken plugins listed",
+        )
+        register_demo_loader(
+            "matriz-memory",
+            load_demo_memories,
+            description="a memory index built from the shared plans, for the page and /v1",
+        )

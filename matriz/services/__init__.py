@@ -1,0 +1,43 @@
+"""Writes of MATRIZ: the only code that changes indexes, items, folds and dreams.
+
+The /v1 façade, the admin, the page, the tasks and the demo loader all come
+through here, so the rules hold whoever asks:
+
+- every write to an index runs under a lock on its row (``SELECT ... FOR
+  UPDATE``; SQLite's IMMEDIATE transactions serialise writers anyway), bumps
+  ``version`` once and stamps each row it touched with the new number — what
+  lets every process catch up by delta (matriz/runtime.py);
+- a write that changes nothing (the same text and metadata again) bumps nothing;
+- deleting an item wipes its text, metadata and vector and keeps an empty
+  tombstone until the folding round purges it (LUKHAS_MATRIZ_TOMBSTONE_TTL_SECONDS);
+  deleting a survivor deletes what was folded into it, and deleting an absorbed
+  id removes it (and its text) from its survivor's ``folded_ids``/``folded_texts``;
+- folding keeps every id: absorbed rows stay, with ``folded_into`` pointing at
+  their (live) survivor, and the FoldRecord lists what went where;
+- a dream is claimed atomically (``UPDATE ... WHERE status='queued'``), so a
+  redelivered task never runs it twice; one whose worker died is claimed again
+  after LUKHAS_MATRIZ_DREAM_STALE_SECONDS.
+
+Refusals raise the site's exceptions (InvalidRequest 400, NotFound 404,
+Conflict 409) with a message that says what to fix.
+"""
+
+from matriz.services.dreams import DreamFailed, DreamOutcome, dream_run, dream_submit
+from matriz.services.folding import fold_due, fold_index, fold_lock_key
+from matriz.services.indexes import index_create, index_delete
+from matriz.services.items import ItemsWritten, items_add, items_delete
+
+__all__ = [
+    "DreamFailed",
+    "DreamOutcome",
+    "ItemsWritten",
+    "dream_run",
+    "dream_submit",
+    "fold_due",
+    "fold_index",
+    "fold_lock_key",
+    "index_create",
+    "index_delete",
+    "items_add",
+    "items_delete",
+]

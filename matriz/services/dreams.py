@@ -1,0 +1,232 @@
+"""Dreams: submitted after commit, claimed atomically, run through the pipeline."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from lukhas_site.errors import InvalidRequest, LukhasError, NotFound
+from matriz import metrics, runtime
+from matriz.engine import Stage
+from matriz.models import (
+    Dream,
+    DreamStatus,
+    MemoryIndexModel,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_DREAM_TOP_K = 50
+
+
+def dream_submit(
+    *,
+    index: MemoryIndexModel,
+    seed: str,
+    top_k: int | None = None,
+    filters: Mapping[str, Any] | None = None,
+) -> Dream:
+    """Queue a dream over ``index`` seeded by ``seed``; a worker runs it after commit."""
+    runtime.check_text(seed, param="seed")
+    if top_k is not None and (
+        isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= MAX_DREAM_TOP_K
+    ):
+        raise InvalidRequest(f"top_k must be an integer from 1 to {MAX_DREAM_TOP_K}", param="top_k")
+    params: dict[str, Any] = {}
+    if top_k is not None:
+        params["top_k"] = top_k
+    checked = runtime.validate_filters(filters)
+    if checked:
+        params["filters"] = checked
+    from matriz import tasks
+
+    with transaction.atomic():
+        if not MemoryIndexModel.objects.filter(pk=index.pk).exists():
+            raise NotFound("this memory index was deleted", code="index_not_found")
+        dream = Dream.objects.create(
+            owner=index.owner, index=index, index_name=index.name, seed=seed, params=params
+        )
+        tasks.run_dream.delay_on_commit(dream.pk)
+    return dream
+
+
+class DreamFailed(Exception):
+    def __init__(self, message: str, *, chain: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.chain = chain or []
+
+
+@dataclass(slots=True)
+class DreamOutcome:
+    narrative: str
+    chain: list[dict[str, Any]]
+    associations: list[dict[str, Any]]
+    memory_ids: list[str]
+
+
+def dream_run(*, dream_id: int) -> Dream | None:
+    """Claim and run a dream; None when it is not this caller's to run (done, or running).
+
+    The claim is one conditional UPDATE, so two workers handed the same task
+    (acks_late redelivery) cannot both run it. The result is written only if
+    the row is still this attempt's, so a run that outlived its stale timeout
+    cannot overwrite the run that replaced it.
+    """
+    now = timezone.now()
+    stale_before = now - timedelta(seconds=settings.MATRIZ_DREAM_STALE_SECONDS)
+    claimed = (
+        Dream.objects.filter(pk=dream_id)
+        .filter(
+            Q(status=DreamStatus.QUEUED)
+            | Q(status=DreamStatus.RUNNING, started_at__lt=stale_before)
+        )
+        .update(
+            status=DreamStatus.RUNNING, started_at=now, attempts=F("attempts") + 1, updated_at=now
+        )
+    )
+    if claimed != 1:
+        log.info("dream %s not claimed: already running or finished", dream_id)
+        return None
+    dream = Dream.objects.select_related("index").get(pk=dream_id)
+    started = time.perf_counter()
+    try:
+        outcome = _dream(dream)
+    except DreamFailed as exc:
+        _dream_finish(dream, started, error=exc.message, chain=exc.chain)
+    except LukhasError as exc:
+        _dream_finish(dream, started, error=exc.message)
+    except Exception as exc:
+        _dream_finish(dream, started, error=f"{type(exc).__name__}: {exc}")
+        raise
+    else:
+        _dream_finish(dream, started, outcome=outcome)
+    dream.refresh_from_db()
+    return dream
+
+
+def _dream_finish(
+    dream: Dream,
+    started: float,
+    *,
+    outcome: DreamOutcome | None = None,
+    error: str | None = None,
+    chain: list[dict[str, Any]] | None = None,
+) -> None:
+    duration = time.perf_counter() - started
+    now = timezone.now()
+    status = DreamStatus.SUCCEEDED if outcome is not None else DreamStatus.FAILED
+    fields: dict[str, Any] = {
+        "status": status,
+        "finished_at": now,
+        "updated_at": now,
+        "duration_ms": round(duration * 1000.0, 3),
+    }
+    if outcome is not None:
+        fields.update(
+            narrative=outcome.narrative,
+            chain=outcome.chain,
+            associations=outcome.associations,
+            memory_ids=outcome.memory_ids,
+            error="",
+        )
+    else:
+        fields.update(error=error or "failed", chain=chain or [])
+    with transaction.atomic():
+        written = Dream.objects.filter(
+            pk=dream.pk, status=DreamStatus.RUNNING, attempts=dream.attempts
+        ).update(**fields)
+    if written:
+        metrics.DREAMS_TOTAL.labels(status.value).inc()
+        metrics.DREAM_DURATION.observe(duration)
+    log.info("dream %s %s in %.1f ms", dream.public_id, status.value, duration * 1000.0)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s")
+
+
+def _gist(text: str, limit: int = 160) -> str:
+    """The first sentence of ``text``, without its final stop, cut at ``limit`` characters."""
+    first = _SENTENCE_END.split(" ".join(text.split()), maxsplit=1)[0].rstrip(". ")
+    return first if len(first) <= limit else first[: limit - 1].rstrip() + "…"
+
+
+def _dream(dream: Dream) -> DreamOutcome:
+    """Recall through the pipeline, drift by association, weave the narrative. Deterministic."""
+    if dream.index is None:
+        raise DreamFailed(f"memory index {dream.index_name!r} was deleted before the dream ran")
+    runtime_ = runtime.get_runtime()
+    index_name, owner = dream.index.name, dream.owner
+    top_k, filters = dream.params.get("top_k"), dream.params.get("filters")
+    result = runtime_.run_query(
+        text=dream.seed,
+        indexes=[index_name],
+        owner=owner,
+        deadline_ms=settings.MATRIZ_DREAM_DEADLINE_MS,
+        top_k=top_k,
+        filters=filters,
+        query_id=dream.public_id,
+    )
+    chain = [link.to_dict() for link in result.chain]
+    if not result.ok:
+        error = result.error
+        raise DreamFailed(
+            f"the pipeline stopped at the {error.stage.value} stage ({error.kind}): "
+            f"{error.message}",
+            chain=chain,
+        )
+    by_id = {hit.id: hit for hit in result.memories}
+    attention = result.outputs.get(Stage.ATTENTION) or []
+    focus = [by_id[entry["id"]] for entry in attention if entry.get("id") in by_id][:3]
+    focus = focus or list(result.memories)[:3]
+    if not focus:
+        return DreamOutcome(
+            narrative=f"Nothing in {index_name!r} resonates with “{_gist(dream.seed, 120)}”: "
+            "there is no memory to dream from yet.",
+            chain=chain,
+            associations=[],
+            memory_ids=[],
+        )
+    seen = set(by_id)
+    associations: list[dict[str, Any]] = []
+    drifts = []
+    for hit in focus:
+        neighbours = runtime_.recall(
+            text=hit.text, indexes=[index_name], owner=owner, top_k=4, filters=filters
+        )
+        drift = next((n for n in neighbours if n.id not in seen), None)
+        if drift is not None:
+            seen.add(drift.id)
+        drifts.append(drift)
+        associations.append(
+            {
+                "from": hit.id,
+                "to": drift.id if drift else None,
+                "similarity": round(drift.score, 6) if drift else None,
+            }
+        )
+    parts = [f"A dream seeded by “{_gist(dream.seed, 120)}”."]
+    for position, (hit, drift) in enumerate(zip(focus, drifts, strict=True)):
+        lead = "It opens on" if position == 0 else "Then it turns to"
+        sentence = f"{lead} “{_gist(hit.text)}”"
+        if drift is not None:
+            sentence += f", which drifts toward “{_gist(drift.text)}”"
+        parts.append(sentence + ".")
+    memory_ids = list(dict.fromkeys([h.id for h in focus] + [d.id for d in drifts if d]))
+    decision = result.outputs.get(Stage.DECISION) or {}
+    confidence = decision.get("confidence")
+    waking = f"It wakes having woven {len(memory_ids)} memories together"
+    parts.append(waking + (f" (confidence {confidence:.2f})." if confidence is not None else "."))
+    return DreamOutcome(
+        narrative=" ".join(parts), chain=chain, associations=associations, memory_ids=memory_ids
+    )
