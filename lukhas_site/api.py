@@ -19,6 +19,7 @@ from django.urls import URLPattern, URLResolver, path
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 
+from guardian.auth import ops_auth, v1_auth
 from lukhas_site.errors import LukhasError
 
 logger = logging.getLogger(__name__)
@@ -32,8 +33,10 @@ def field_path(loc: Iterable[Any]) -> str:
     """
     parts = list(loc)
     if parts and parts[0] in {"body", "query", "path", "header", "cookie", "form", "file"}:
-        source = parts.pop(0)
-        if source == "body" and len(parts) > 1 and parts[0] in {"body", "payload", "data"}:
+        parts.pop(0)
+        # Our handlers name schema parameters body/payload/data/filters;
+        # ninja puts that name in the path, clients never wrote it.
+        if len(parts) > 1 and parts[0] in {"body", "payload", "data", "filters", "params"}:
             parts.pop(0)
     out = ""
     for part in parts:
@@ -189,6 +192,7 @@ api = LukhasAPI(
     description="Operations API of LUKHAS Ops: coordination, soak runs, health reports.",
     urls_namespace="api",
     docs_decorator=login_required,
+    auth=ops_auth,
 )
 api.root_path = "/api/"
 
@@ -198,5 +202,10 @@ v1 = OpenAIAPI(
     description="OpenAI wire format in front of the MATRIZ cognitive pipeline.",
     urls_namespace="v1",
     docs_decorator=login_required,
+    auth=v1_auth,
 )
 v1.root_path = "/v1/"
+
+api.add_router("/guardian/", "guardian.api.router", tags=["guardian"])
+api.add_router("/coordination/", "coordination.api.router", tags=["coordination"])
+v1.add_router("", "matriz.facade.api.router", tags=["openai"])

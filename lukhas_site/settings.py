@@ -85,6 +85,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Bearer keys, rate limits + headers and idempotency for /v1 and /api. After
+    # the session and auth middlewares so a dashboard session is a principal too.
+    "guardian.middleware.GuardianMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -301,3 +304,218 @@ _configure_logging(level=LOG_LEVEL, fmt=LOG_FORMAT, redact_emails=LOG_REDACT_EMA
 
 if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+
+# --- Guardian ---
+# API keys, scopes, policy decisions, rate limits, quotas and idempotency.
+# Every variable is documented in docs/guardian.md.
+
+# Which policy file under configs/guardian/ decides (dev, sandbox, production),
+# or a path to a YAML file. Strict production is the default everywhere: the
+# permissive dev policy is something a developer opts into.
+GUARDIAN_POLICY = env_str("LUKHAS_GUARDIAN_POLICY", "production")
+GUARDIAN_POLICY_DIR = BASE_DIR / "configs" / "guardian"
+# Overrides the policy file's own mode: permissive (deny is logged, not enforced) or strict.
+GUARDIAN_MODE = env_str("LUKHAS_GUARDIAN_MODE", "").strip().lower() or None
+# How often a process looks at the policy file's mtime and the admin's switches.
+GUARDIAN_POLICY_REFRESH_SECONDS = env_float("LUKHAS_GUARDIAN_POLICY_REFRESH_SECONDS", 2.0)
+# Keys are stored as HMAC-SHA256(pepper, key); by default the pepper is derived
+# from SECRET_KEY, so rotating SECRET_KEY invalidates every key unless this is set.
+GUARDIAN_KEY_PEPPER = env_str("LUKHAS_GUARDIAN_KEY_PEPPER")
+# A process remembers a looked-up key this long (revocation reaches other processes within it).
+GUARDIAN_KEY_CACHE_SECONDS = env_float("LUKHAS_GUARDIAN_KEY_CACHE_SECONDS", 5.0)
+GUARDIAN_LAST_USED_INTERVAL_SECONDS = env_int("LUKHAS_GUARDIAN_LAST_USED_INTERVAL", 60)
+# Defaults of a new key (the admin form and create_api_key start from these).
+GUARDIAN_DEFAULT_RPM = env_int("LUKHAS_GUARDIAN_DEFAULT_RPM", 60)
+GUARDIAN_DEFAULT_TPM = env_int("LUKHAS_GUARDIAN_DEFAULT_TPM", 100_000)
+GUARDIAN_DEFAULT_DAILY_QUOTA = env_int("LUKHAS_GUARDIAN_DEFAULT_DAILY_QUOTA", 1_000_000)
+# Limiter and idempotency store: Redis when there is one, the database otherwise.
+GUARDIAN_REDIS_URL = env_str("LUKHAS_GUARDIAN_REDIS_URL") or REDIS_URL
+GUARDIAN_REDIS_PREFIX = env_str("LUKHAS_GUARDIAN_REDIS_PREFIX", f"{CACHE_KEY_PREFIX}:guardian")
+GUARDIAN_REDIS_TIMEOUT_SECONDS = env_float("LUKHAS_GUARDIAN_REDIS_TIMEOUT", 0.5)
+# After a Redis error, how long to skip Redis before trying it again.
+GUARDIAN_REDIS_RETRY_SECONDS = env_float("LUKHAS_GUARDIAN_REDIS_RETRY_SECONDS", 1.0)
+# Redis unreachable: "open" lets requests through unlimited (metric + warning),
+# "closed" answers 503.
+GUARDIAN_FAIL_MODE = env_choice("LUKHAS_GUARDIAN_FAIL_MODE", "open", {"open", "closed"})
+GUARDIAN_IDEMPOTENCY_TTL_SECONDS = env_int("LUKHAS_IDEMPOTENCY_TTL_SECONDS", 86_400)
+# An in-flight key whose request never finished (a crashed process) frees up after this.
+GUARDIAN_IDEMPOTENCY_LOCK_SECONDS = env_int("LUKHAS_IDEMPOTENCY_LOCK_SECONDS", 300)
+GUARDIAN_IDEMPOTENCY_MAX_BYTES = env_int("LUKHAS_IDEMPOTENCY_MAX_BYTES", 4 * 1024 * 1024)
+# Share of denials written to the audit log, and at most this many rows a second per process.
+GUARDIAN_AUDIT_SAMPLE_RATE = env_float("LUKHAS_GUARDIAN_AUDIT_SAMPLE_RATE", 1.0)
+GUARDIAN_AUDIT_MAX_PER_SECOND = env_int("LUKHAS_GUARDIAN_AUDIT_MAX_PER_SECOND", 20)
+GUARDIAN_AUDIT_RETENTION_DAYS = env_int("LUKHAS_GUARDIAN_AUDIT_RETENTION_DAYS", 30)
+CELERY_BEAT_SCHEDULE["guardian-purge"] = {
+    "task": "guardian.purge_expired",
+    "schedule": 3600.0,
+    "options": {"expires": 1800},
+}
+
+# --- Coordination ---
+# Tasks, agents, plan import, exports and the GitHub webhook. Every variable is
+# documented in docs/coordination.md.
+
+from celery.schedules import crontab as _crontab  # noqa: E402
+
+
+def _coordination_times(name: str, default: list[str]) -> list[tuple[int, int]]:
+    """'08:00,13:00,18:00' -> [(8, 0), (13, 0), (18, 0)], loudly refusing anything else."""
+    times = []
+    for value in env_list(name, default):
+        hour, _, minute = value.partition(":")
+        if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
+            raise ImproperlyConfigured(f"{name}: {value!r} is not a time like 08:00 (UTC)")
+        times.append((int(hour), int(minute)))
+    if not times:
+        raise ImproperlyConfigured(f"{name} names no time (e.g. 08:00,13:00,18:00)")
+    return sorted(set(times))
+
+
+# When beat takes a snapshot and writes the exports (UTC, like CELERY_TIMEZONE).
+COORDINATION_SNAPSHOT_TIMES = _coordination_times(
+    "LUKHAS_COORD_SNAPSHOT_TIMES", ["08:00", "13:00", "18:00"]
+)
+# Where the scheduled snapshot writes task_status.json, COORDINATION_DASHBOARD.md
+# and the daily report (relative paths are under LUKHAS_VAR_DIR).
+COORDINATION_EXPORT_DIR = VAR_DIR / env_str("LUKHAS_COORD_EXPORT_DIR", "coordination")
+# HMAC secret of the GitHub webhook; unset, POST /api/coordination/github answers 503.
+COORDINATION_GITHUB_WEBHOOK_SECRET = env_str("LUKHAS_GITHUB_WEBHOOK_SECRET")
+# The board shows at most this many cards per status column (filters narrow it).
+COORDINATION_BOARD_COLUMN_LIMIT = env_int("LUKHAS_COORD_BOARD_COLUMN_LIMIT", 50)
+# Largest plan the upload form and the API accept, bytes.
+COORDINATION_UPLOAD_MAX_BYTES = env_int("LUKHAS_COORD_UPLOAD_MAX_BYTES", 2 * 1024 * 1024)
+for _hour, _minute in COORDINATION_SNAPSHOT_TIMES:
+    CELERY_BEAT_SCHEDULE[f"coordination-snapshot-{_hour:02d}{_minute:02d}"] = {
+        "task": "coordination.take_snapshot",
+        "schedule": _crontab(hour=_hour, minute=_minute),
+        # A snapshot that could not run within the hour is not worth taking late.
+        "options": {"expires": 3600},
+    }
+
+# --- MATRIZ ---
+# The cognitive pipeline's runtime, memory folding and dreams. Every variable is
+# documented in docs/matriz.md.
+
+import json as _json  # noqa: E402
+
+_MATRIZ_STAGES = ("memory", "attention", "thought", "action", "decision", "awareness")
+
+
+def _matriz_stages(name: str, default: list[str]) -> list[str]:
+    """A comma-separated list of stage names, refusing a name that is not a stage."""
+    stages = [value.lower() for value in env_list(name, default)]
+    unknown = sorted(set(stages) - set(_MATRIZ_STAGES))
+    if unknown:
+        raise ImproperlyConfigured(
+            f"{name}: {', '.join(unknown)} is not a stage (use {', '.join(_MATRIZ_STAGES)})"
+        )
+    return stages
+
+
+def _matriz_stage_timeouts(name: str) -> dict[str, int]:
+    """'memory=150,action=200' -> {"memory": 150, "action": 200} (milliseconds)."""
+    timeouts = {}
+    for pair in env_list(name, []):
+        stage, _, value = pair.partition("=")
+        stage = stage.strip().lower()
+        if stage not in _MATRIZ_STAGES or not value.strip().isdigit() or int(value) < 1:
+            raise ImproperlyConfigured(
+                f"{name}: {pair!r} is not stage=milliseconds (e.g. memory=150,action=200)"
+            )
+        timeouts[stage] = int(value)
+    return timeouts
+
+
+def _matriz_plugin_config(name: str) -> dict[str, dict]:
+    """JSON object: plugin name -> keyword arguments its factory or constructor may use."""
+    raw = env_str(name).strip()
+    if not raw:
+        return {}
+    try:
+        value = _json.loads(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} is not JSON: {exc}") from None
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        raise ImproperlyConfigured(
+            f'{name} must map plugin names to objects, e.g. {{"node:thought.compose": '
+            '{"max_points": 2}}'
+        )
+    return value
+
+
+# "auto": every process loads the entry-point plugins at start (MatrizConfig.ready);
+# "off": only the built-in nodes, registered by name.
+MATRIZ_PLUGIN_DISCOVERY = env_choice("LUKHAS_PLUGIN_DISCOVERY", "auto", {"auto", "off"})
+MATRIZ_PLUGIN_CONFIG = _matriz_plugin_config("LUKHAS_MATRIZ_PLUGIN_CONFIG")
+# Budgets of one query (the plan's end-to-end target is a p95 under 250 ms; the
+# deadline is where a query is cut, not the target).
+MATRIZ_DEADLINE_MS = env_int("LUKHAS_MATRIZ_DEADLINE_MS", 500)
+MATRIZ_STAGE_TIMEOUT_MS = env_int("LUKHAS_MATRIZ_STAGE_TIMEOUT_MS", 100)
+MATRIZ_STAGE_TIMEOUTS_MS = _matriz_stage_timeouts("LUKHAS_MATRIZ_STAGE_TIMEOUTS")
+MATRIZ_CRITICAL_STAGES = _matriz_stages("LUKHAS_MATRIZ_CRITICAL_STAGES", ["action"])
+# /readyz fails when one of these stages has no node at all.
+MATRIZ_REQUIRED_STAGES = _matriz_stages("LUKHAS_MATRIZ_REQUIRED_STAGES", ["memory", "action"])
+MATRIZ_TOP_K = env_int("LUKHAS_MATRIZ_TOP_K", 8)
+MATRIZ_BREAKERS = env_bool("LUKHAS_MATRIZ_BREAKERS", True)
+MATRIZ_BREAKER_FAILURE_RATE = env_float("LUKHAS_MATRIZ_BREAKER_FAILURE_RATE", 50.0)
+MATRIZ_BREAKER_SLOW_CALL_MS = env_int("LUKHAS_MATRIZ_BREAKER_SLOW_CALL_MS", 250)
+MATRIZ_BREAKER_SLOW_CALL_RATE = env_float("LUKHAS_MATRIZ_BREAKER_SLOW_CALL_RATE", 100.0)
+MATRIZ_BREAKER_WINDOW = env_int("LUKHAS_MATRIZ_BREAKER_WINDOW", 20)
+MATRIZ_BREAKER_MIN_CALLS = env_int("LUKHAS_MATRIZ_BREAKER_MIN_CALLS", 10)
+MATRIZ_BREAKER_OPEN_SECONDS = env_float("LUKHAS_MATRIZ_BREAKER_OPEN_SECONDS", 30.0)
+# Memory: the embedder of new indexes, and the size of what one call may write.
+MATRIZ_EMBEDDER = env_choice("LUKHAS_MATRIZ_EMBEDDER", "hashing", {"hashing", "onnx-minilm"})
+MATRIZ_EMBEDDING_DIM = env_int("LUKHAS_MATRIZ_EMBEDDING_DIM", 384)
+MATRIZ_ONNX_MODEL_DIR = env_str("LUKHAS_MATRIZ_ONNX_MODEL_DIR")
+MATRIZ_MAX_BATCH = env_int("LUKHAS_MATRIZ_MAX_BATCH", 1000)
+MATRIZ_MAX_TEXT_CHARS = env_int("LUKHAS_MATRIZ_MAX_TEXT_CHARS", 32_000)
+# Folding: near-duplicates (cosine >= threshold) consolidate into one memory,
+# every N writes to an index, when it outgrows MAX_ITEMS (0: never), and on beat's round.
+MATRIZ_FOLD_THRESHOLD = env_float("LUKHAS_MATRIZ_FOLD_THRESHOLD", 0.92)
+MATRIZ_FOLD_EVERY_N_WRITES = env_int("LUKHAS_MATRIZ_FOLD_EVERY_N_WRITES", 1000)
+MATRIZ_FOLD_MAX_ITEMS = env_int("LUKHAS_MATRIZ_FOLD_MAX_ITEMS", 0)
+MATRIZ_FOLD_INTERVAL_SECONDS = env_float("LUKHAS_MATRIZ_FOLD_INTERVAL_SECONDS", 3600.0)
+# The single-flight lock of one index's fold expires after this (a crashed worker).
+MATRIZ_FOLD_LOCK_SECONDS = env_int("LUKHAS_MATRIZ_FOLD_LOCK_SECONDS", 900)
+# Deleted memories stay as empty tombstones this long, so processes catch up by delta.
+MATRIZ_TOMBSTONE_TTL_SECONDS = env_int("LUKHAS_MATRIZ_TOMBSTONE_TTL_SECONDS", 86_400)
+# Dreams: their query budget, and when a 'running' dream whose worker died is retried.
+MATRIZ_DREAM_DEADLINE_MS = env_int("LUKHAS_MATRIZ_DREAM_DEADLINE_MS", 2000)
+MATRIZ_DREAM_STALE_SECONDS = env_int(
+    "LUKHAS_MATRIZ_DREAM_STALE_SECONDS", CELERY_TASK_TIME_LIMIT + 60
+)
+for _name, _value in {
+    "LUKHAS_MATRIZ_DEADLINE_MS": MATRIZ_DEADLINE_MS,
+    "LUKHAS_MATRIZ_STAGE_TIMEOUT_MS": MATRIZ_STAGE_TIMEOUT_MS,
+    "LUKHAS_MATRIZ_TOP_K": MATRIZ_TOP_K,
+    "LUKHAS_MATRIZ_MAX_BATCH": MATRIZ_MAX_BATCH,
+    "LUKHAS_MATRIZ_MAX_TEXT_CHARS": MATRIZ_MAX_TEXT_CHARS,
+    "LUKHAS_MATRIZ_DREAM_DEADLINE_MS": MATRIZ_DREAM_DEADLINE_MS,
+}.items():
+    if _value < 1:
+        raise ImproperlyConfigured(f"{_name}={_value} must be at least 1")
+if not 0 < MATRIZ_FOLD_THRESHOLD <= 1:
+    raise ImproperlyConfigured(
+        f"LUKHAS_MATRIZ_FOLD_THRESHOLD={MATRIZ_FOLD_THRESHOLD} is a cosine in (0, 1]"
+    )
+CELERY_BEAT_SCHEDULE["matriz-fold"] = {
+    # No index argument: folds every index written to since its last fold.
+    "task": "matriz.fold_index",
+    "schedule": MATRIZ_FOLD_INTERVAL_SECONDS,
+    "options": {"expires": max(60.0, MATRIZ_FOLD_INTERVAL_SECONDS / 2)},
+}
+
+# --- Façade ---
+# The /v1 OpenAI-compatible façade (matriz/facade, docs/facade.md). With
+# LUKHAS_UPSTREAM_BASE_URL set, the action step of the mapped models asks that
+# OpenAI-compatible server (behind a circuit breaker) and falls back to the
+# local answer when it fails.
+FACADE_UPSTREAM_BASE_URL = env_str("LUKHAS_UPSTREAM_BASE_URL").rstrip("/")
+FACADE_UPSTREAM_API_KEY = env_str("LUKHAS_UPSTREAM_API_KEY")
+# "local=upstream" pairs, comma-separated: lukhas-matriz-1=gpt-4o-mini
+FACADE_UPSTREAM_MODEL_MAP = dict(
+    pair.split("=", 1) for pair in env_list("LUKHAS_UPSTREAM_MODEL_MAP", []) if "=" in pair
+)
+FACADE_UPSTREAM_TIMEOUT_SECONDS = env_float("LUKHAS_UPSTREAM_TIMEOUT_SECONDS", 30.0)
+# A stream quiet this long gets an SSE comment line (proxies close idle streams).
+FACADE_HEARTBEAT_SECONDS = env_float("LUKHAS_FACADE_HEARTBEAT_SECONDS", 10.0)

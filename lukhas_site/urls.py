@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 
 from lukhas_site import views
 from lukhas_site.api import api, v1
@@ -19,11 +20,14 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("metrics", views.metrics_view, name="metrics"),
+    path("system/plugins", include("matriz.system_urls")),  # MATRIZ plugins, ops:read
     # The two API roots, each with a JSON 404 for anything it does not know.
     path("api/", api.urls),
-    re_path(r"^api/(?P<rest>.*)$", api.not_found_view, name="api-not-found"),
+    # csrf_exempt: a POST to an unknown route must get the JSON 404, not
+    # Django's HTML CSRF page (no session is read or written there).
+    re_path(r"^api/(?P<rest>.*)$", csrf_exempt(api.not_found_view), name="api-not-found"),
     path("v1/", v1.urls),
-    re_path(r"^v1/(?P<rest>.*)$", v1.not_found_view, name="v1-not-found"),
+    re_path(r"^v1/(?P<rest>.*)$", csrf_exempt(v1.not_found_view), name="v1-not-found"),
     # Pages.
     path(
         "accounts/login/",

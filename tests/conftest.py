@@ -139,3 +139,6 @@ def pytest_collection_modifyitems(config, items) -> None:
         raise pytest.UsageError(f"CI=true but {reason}")
     for item in integration:
         item.add_marker(pytest.mark.skip(reason=reason))
+
+
+from tests.guardian.kit import api_key_headers, guardian_redis_prefix, mint_key  # noqa: E402, F401

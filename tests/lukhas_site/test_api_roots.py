@@ -144,6 +144,7 @@ def test_it_separates_the_openai_and_ops_envelopes(client):
         (("query", "limit"), "limit"),
         (("path", "pk"), "pk"),
         (("body", "model"), "model"),
+        (("query", "filters", "status", 0), "status[0]"),
     ],
 )
 def test_it_writes_field_paths_as_clients_spell_them(loc, expected):

@@ -4,7 +4,7 @@
 
 Exit status: 0 no breaking change (non-breaking ones are still listed), 1
 breaking changes, 2 a document could not be read. The rules are in
-``lukhas_site/openapi_diff.py`` and ``docs/contract.md``.
+``lukhas_site/openapi_diff/`` and ``docs/contract.md``.
 """
 
 from __future__ import annotations

@@ -1,0 +1,257 @@
+"""How the façade answers a conversation: echo, the MATRIZ pipeline, or an upstream model.
+
+Both /v1/chat/completions and /v1/responses come here with the conversation
+as chat messages. :func:`prepare` does the checks that must refuse *before*
+a stream starts (model, indexes of the owner, text size); :class:`AnswerRun`
+then yields the answer's text in deltas and, once drained, knows its finish
+reason, status and reasoning chain (the ``lukhas`` extension field).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from asgiref.sync import sync_to_async
+
+from lukhas_site.errors import InvalidRequest
+from matriz import runtime, selectors
+from matriz.facade import catalog
+from matriz.facade.tokens import content_text, count_tokens, split_for_stream, truncate_to_tokens
+from matriz.facade.upstream import UpstreamCall, UpstreamFailed, upstream_model_for
+from matriz.models import MemoryIndexModel
+
+INDEX_SEPARATOR = ","
+NO_INDEX_ANSWER = (
+    "No memory index was named for this question, so MATRIZ had nothing to recall. "
+    'Name your indexes in the request metadata: {"indexes": "<index name or id>,..."}.'
+)
+
+
+def index_refs(metadata: dict[str, str] | None) -> list[str]:
+    """Index names or ids from ``metadata.indexes`` (comma-separated), de-duplicated in order."""
+    raw = (metadata or {}).get("indexes") or ""
+    refs: list[str] = []
+    for part in raw.split(INDEX_SEPARATOR):
+        ref = part.strip()
+        if ref and ref not in refs:
+            refs.append(ref)
+    return refs
+
+
+def resolve_indexes(*, owner: str, refs: Sequence[str]) -> list[str]:
+    """Names of the owner's indexes given by name or public id; NotFound for any other."""
+    names: list[str] = []
+    for ref in refs:
+        if ref.startswith("idx_"):
+            found = MemoryIndexModel.objects.filter(owner=owner, public_id=ref).first()
+            index = found or selectors.index_get(owner=owner, name=ref)
+        else:
+            index = selectors.index_get(owner=owner, name=ref)
+        if index.name not in names:
+            names.append(index.name)
+    return names
+
+
+def last_user_text(messages: Sequence[dict[str, Any]]) -> str:
+    for message in reversed(messages):
+        if message.get("role") == "user":
+            return content_text(message.get("content"))
+    return content_text(messages[-1].get("content")) if messages else ""
+
+
+@dataclass(slots=True)
+class Turn:
+    """One request to answer, as both chat completions and responses describe it."""
+
+    model: str
+    messages: list[dict[str, Any]]
+    owner: str
+    indexes: list[str] = field(default_factory=list)
+    max_tokens: int | None = None
+    options: dict[str, Any] = field(default_factory=dict)  # passed on upstream
+    upstream_model: str | None = None
+
+    @property
+    def query(self) -> str:
+        return last_user_text(self.messages)
+
+
+def prepare(
+    *,
+    model: str,
+    messages: list[dict[str, Any]],
+    owner: str,
+    metadata: dict[str, str] | None,
+    max_tokens: int | None,
+    options: dict[str, Any] | None = None,
+) -> Turn:
+    """Check what must be refused before answering (sync: it reads the database)."""
+    catalog.model_get(model, kind="chat")
+    turn = Turn(
+        model=model,
+        messages=messages,
+        owner=owner,
+        max_tokens=max_tokens,
+        options=dict(options or {}),
+        upstream_model=upstream_model_for(model),
+    )
+    if model != catalog.ECHO_MODEL:
+        refs = index_refs(metadata)
+        if refs:
+            turn.indexes = resolve_indexes(owner=owner, refs=refs)
+            query = turn.query
+            if not query.strip():
+                raise InvalidRequest("the conversation has no user text to answer", param="input")
+            runtime.check_text(query, param="input")
+    return turn
+
+
+def _link(
+    node: str,
+    status: str,
+    duration_ms: float,
+    *,
+    error: str | None = None,
+    fallback_for: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "stage": "action",
+        "node": node,
+        "status": status,
+        "duration_ms": round(duration_ms, 3),
+        "memory_ids": [],
+        "error_type": "UpstreamFailed" if error else None,
+        "error_message": error,
+        "fallback_for": fallback_for,
+    }
+
+
+class AnswerRun:
+    """Produces one answer: iterate :meth:`deltas`, then read text, finish_reason, extension."""
+
+    def __init__(self, turn: Turn) -> None:
+        self.turn = turn
+        self.text = ""
+        self.finish_reason = "stop"
+        self.status = "ok"
+        self.chain: list[dict[str, Any]] = []
+        self.memories: list[dict[str, Any]] = []
+        self.query_id: str | None = None
+        self.upstream_usage: dict[str, Any] | None = None
+
+    @property
+    def extension(self) -> dict[str, Any]:
+        """The ``lukhas`` field of an answer (SDK objects keep unknown fields)."""
+        return {
+            "status": self.status,
+            "query_id": self.query_id,
+            "reasoning_chain": self.chain,
+            "memories": self.memories,
+            "indexes": self.turn.indexes,
+        }
+
+    @property
+    def completion_tokens(self) -> int:
+        return count_tokens(self.text)
+
+    async def _local_text(self) -> str:
+        turn = self.turn
+        if turn.model == catalog.ECHO_MODEL:
+            return turn.query
+        if not turn.indexes:
+            return NO_INDEX_ANSWER
+        result = await runtime.arun_query(text=turn.query, indexes=turn.indexes, owner=turn.owner)
+        outcome = result.to_dict()
+        self.query_id = outcome["query_id"]
+        self.chain = outcome["chain"]
+        self.status = outcome["status"]
+        self.memories = await sync_to_async(self._memory_texts)(outcome["memories"])
+        if not result.ok or result.answer is None:
+            error = outcome.get("error") or {}
+            raise PipelineFailed(error.get("message") or "the MATRIZ pipeline did not answer")
+        return result.answer
+
+    def _memory_texts(self, memories: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        ids = [m["id"] for m in memories]
+        texts = dict(runtime_items(owner=self.turn.owner, names=self.turn.indexes, ids=ids))
+        return [{**m, "text": texts.get(m["id"])} for m in memories]
+
+    async def deltas(self) -> AsyncIterator[str]:
+        """The answer in pieces; raises PipelineFailed when there is no answer to give."""
+        local = await self._local_text()
+        if self.turn.upstream_model:
+            async for piece in self._upstream(local):
+                self.text += piece
+                yield piece
+            return
+        text = local
+        if self.turn.max_tokens is not None:
+            text, cut = truncate_to_tokens(text, self.turn.max_tokens)
+            if cut:
+                self.finish_reason = "length"
+        self.text = text
+        for piece in split_for_stream(text):
+            yield piece
+
+    async def _upstream(self, local: str) -> AsyncIterator[str]:
+        turn = self.turn
+        node = f"upstream:{turn.upstream_model}"
+        messages = list(turn.messages)
+        if self.memories:
+            recalled = "\n".join(f"- {m['text']}" for m in self.memories if m.get("text"))
+            messages.insert(0, {"role": "system", "content": f"Relevant memories:\n{recalled}"})
+        options = dict(turn.options)
+        if turn.max_tokens is not None:
+            options["max_tokens"] = turn.max_tokens
+        call = UpstreamCall(model=turn.upstream_model or "", messages=messages, options=options)
+        started = time.perf_counter()
+        stream = call.deltas()
+        try:
+            first = await stream.__anext__()
+        except StopAsyncIteration:
+            first = None
+        except UpstreamFailed as exc:
+            elapsed = (time.perf_counter() - started) * 1000
+            self.chain.append(_link(node, "error", elapsed, error=str(exc)))
+            self.chain.append(_link("action.local_answer", "ok", 0.0, fallback_for=node))
+            self.status = "degraded"
+            text = local
+            if turn.max_tokens is not None:
+                text, cut = truncate_to_tokens(text, turn.max_tokens)
+                if cut:
+                    self.finish_reason = "length"
+            for piece in split_for_stream(text):
+                yield piece
+            return
+        if first is not None:
+            yield first
+            async for piece in stream:
+                yield piece
+        self.finish_reason = call.finish_reason
+        self.upstream_usage = call.usage
+        elapsed = (time.perf_counter() - started) * 1000
+        self.chain.append(_link(node, "ok", elapsed))
+
+    async def run(self) -> str:
+        async for _ in self.deltas():
+            pass
+        return self.text
+
+
+class PipelineFailed(Exception):
+    pass
+
+
+def runtime_items(*, owner: str, names: Sequence[str], ids: Sequence[str]) -> list[tuple[str, str]]:
+    """(id, text) of recalled memories, for the ``memories`` of the extension field."""
+    from matriz.models import MemoryItemModel
+
+    if not ids:
+        return []
+    rows = MemoryItemModel.objects.filter(
+        index__owner=owner, index__name__in=list(names), public_id__in=list(ids)
+    ).values_list("public_id", "text")
+    return list(rows)

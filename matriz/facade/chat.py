@@ -1,0 +1,175 @@
+"""POST /v1/chat/completions: answers and ``chat.completion.chunk`` streams."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.http import HttpRequest, StreamingHttpResponse
+from ninja import Router
+
+from guardian.auth import Principal
+from guardian.ratelimit import acharge_tokens
+from lukhas_site.errors import ServiceUnavailable
+from matriz.facade.answer import AnswerRun, PipelineFailed, prepare
+from matriz.facade.common import OutModel, acaller, new_id, now
+from matriz.facade.schemas import ChatCompletionIn
+from matriz.facade.sse import DONE, encode_event, with_heartbeats
+from matriz.facade.tokens import count_message_tokens
+
+log = logging.getLogger(__name__)
+router = Router()
+
+UPSTREAM_OPTIONS = (
+    "temperature", "top_p", "stop", "presence_penalty", "frequency_penalty", "seed",
+    "tools", "tool_choice", "parallel_tool_calls", "response_format", "user",
+)  # fmt: skip
+
+
+class ChatCompletionOut(OutModel):
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str
+    choices: list[dict[str, Any]]
+    usage: dict[str, Any]
+    lukhas: dict[str, Any] | None = None
+
+
+def usage(prompt: int, completion: int) -> dict[str, Any]:
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+        "prompt_tokens_details": {"cached_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": 0},
+    }
+
+
+@router.post(
+    "/chat/completions",
+    response=ChatCompletionOut,
+    url_name="v1_chat_completions",
+    operation_id="createChatCompletion",
+)
+async def create_chat_completion(
+    request: HttpRequest, payload: ChatCompletionIn
+) -> dict | StreamingHttpResponse:
+    """OpenAI chat completions over MATRIZ (``lukhas-matriz-1``) or the echo model.
+
+    ``metadata.indexes`` names the caller's memory indexes (names or ids,
+    comma-separated) that ``lukhas-matriz-1`` recalls from; the reasoning
+    chain comes back in the ``lukhas`` field (in the last chunk of a stream).
+    """
+    principal, owner = await acaller(request, "responses:write")
+    messages = [m.model_dump(exclude_none=True) for m in payload.messages]
+    options = {name: getattr(payload, name) for name in UPSTREAM_OPTIONS}
+    turn = await sync_to_async(prepare)(
+        model=payload.model,
+        messages=messages,
+        owner=owner,
+        metadata=payload.metadata,
+        max_tokens=payload.output_token_limit,
+        options=options,
+    )
+    run = AnswerRun(turn)
+    prompt_tokens = count_message_tokens(messages)
+    completion_id = new_id("chatcmpl")
+    if payload.stream:
+        include_usage = bool(payload.stream_options and payload.stream_options.include_usage)
+        body = _stream(run, principal, completion_id, payload.model, prompt_tokens, include_usage)
+        interval = settings.FACADE_HEARTBEAT_SECONDS
+        return StreamingHttpResponse(
+            with_heartbeats(body, interval=interval),
+            content_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+    try:
+        text = await run.run()
+    except PipelineFailed as exc:
+        raise ServiceUnavailable(
+            f"MATRIZ could not answer: {exc}", code="pipeline_failed"
+        ) from None
+    completion_tokens = run.completion_tokens
+    await acharge_tokens(principal, prompt_tokens + completion_tokens)
+    return {
+        "id": completion_id,
+        "object": "chat.completion",
+        "created": now(),
+        "model": payload.model,
+        "system_fingerprint": None,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": text, "refusal": None},
+                "logprobs": None,
+                "finish_reason": run.finish_reason,
+            }
+        ],
+        "usage": usage(prompt_tokens, completion_tokens),
+        "lukhas": run.extension,
+    }
+
+
+async def _stream(
+    run: AnswerRun,
+    principal: Principal,
+    completion_id: str,
+    model: str,
+    prompt_tokens: int,
+    include_usage: bool,
+) -> AsyncIterator[bytes]:
+    created = now()
+
+    def chunk(delta: dict[str, Any], finish_reason: str | None = None, **extra: Any) -> bytes:
+        return encode_event(
+            {
+                "id": completion_id,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model,
+                "system_fingerprint": None,
+                "choices": [
+                    {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+                ],
+                **extra,
+            }
+        )
+
+    yield chunk({"role": "assistant", "content": ""})
+    try:
+        async for piece in run.deltas():
+            yield chunk({"content": piece})
+    except Exception as exc:  # the stream has begun: report in-band, never a 500
+        log.warning("chat stream %s failed: %s", completion_id, exc, exc_info=True)
+        yield encode_event(
+            {
+                "error": {
+                    "message": f"MATRIZ could not answer: {exc}",
+                    "type": "server_error",
+                    "param": None,
+                    "code": "pipeline_failed",
+                }
+            }
+        )
+        await acharge_tokens(principal, prompt_tokens + run.completion_tokens)
+        return
+    yield chunk({}, run.finish_reason, lukhas=run.extension)
+    completion_tokens = run.completion_tokens
+    if include_usage:
+        yield encode_event(
+            {
+                "id": completion_id,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model,
+                "system_fingerprint": None,
+                "choices": [],
+                "usage": usage(prompt_tokens, completion_tokens),
+            }
+        )
+    yield DONE
+    await acharge_tokens(principal, prompt_tokens + completion_tokens)

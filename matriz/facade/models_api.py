@@ -1,0 +1,41 @@
+"""GET /v1/models and /v1/models/{id}."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from django.http import HttpRequest
+from ninja import Router
+
+from guardian.permissions import require_scope
+from matriz.facade import catalog
+from matriz.facade.common import OutModel
+
+router = Router()
+
+
+class ModelOut(OutModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int
+    owned_by: str
+
+
+class ModelListOut(OutModel):
+    object: Literal["list"] = "list"
+    data: list[ModelOut]
+
+
+@router.get("/models", response=ModelListOut, url_name="v1_models", operation_id="listModels")
+def list_models(request: HttpRequest) -> dict:
+    """The models of this server: MATRIZ, the echo model, the embedder and upstream models."""
+    require_scope(request, "models:read")
+    return {"object": "list", "data": [card.to_dict() for card in catalog.all_models()]}
+
+
+@router.get(
+    "/models/{model_id}", response=ModelOut, url_name="v1_model", operation_id="retrieveModel"
+)
+def retrieve_model(request: HttpRequest, model_id: str) -> dict:
+    require_scope(request, "models:read")
+    return catalog.model_get(model_id, param="model").to_dict()

@@ -1,0 +1,317 @@
+"""POST /v1/responses (answers and event streams) and GET /v1/responses/{id}.
+
+A stream sends, with increasing ``sequence_number``, exactly the events the
+SDK's ``client.responses.stream()`` helper accumulates, in its order:
+response.created, response.in_progress, response.output_item.added,
+response.content_part.added, response.output_text.delta (n times),
+response.output_text.done, response.content_part.done,
+response.output_item.done, response.completed. A failure after the stream
+began ends it with ``error`` and ``response.failed`` (the status is already 200).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.http import HttpRequest, StreamingHttpResponse
+from ninja import Router
+
+from guardian.auth import Principal
+from guardian.ratelimit import acharge_tokens
+from lukhas_site.errors import InvalidRequest, NotFound
+from matriz.facade.answer import AnswerRun, PipelineFailed, Turn, prepare
+from matriz.facade.common import OutModel, acaller, caller, new_id, now
+from matriz.facade.models import StoredResponse, new_response_id
+from matriz.facade.schemas import ResponseCreateIn
+from matriz.facade.sse import encode_event, with_heartbeats
+from matriz.facade.tokens import content_text, count_message_tokens
+
+log = logging.getLogger(__name__)
+router = Router()
+
+
+class ResponseOut(OutModel):
+    id: str
+    object: Literal["response"] = "response"
+    created_at: int
+    status: str
+    model: str
+    output: list[dict[str, Any]]
+    usage: dict[str, Any] | None = None
+    lukhas: dict[str, Any] | None = None
+
+
+def stored_get(*, owner: str, public_id: str) -> StoredResponse:
+    stored = StoredResponse.objects.filter(owner=owner, public_id=public_id).first()
+    if stored is None:
+        raise NotFound(
+            f"No response found with id '{public_id}'.",
+            code="response_not_found",
+            param="previous_response_id",
+        )
+    return stored
+
+
+def input_messages(payload: ResponseCreateIn) -> list[dict[str, Any]]:
+    """The request's input as chat messages."""
+    if payload.input is None:
+        return []
+    if isinstance(payload.input, str):
+        return [{"role": "user", "content": payload.input}]
+    messages = []
+    for position, item in enumerate(payload.input):
+        if item.type not in (None, "message"):
+            raise InvalidRequest(
+                f"input[{position}].type {item.type!r} is not supported; send message items",
+                param=f"input[{position}].type",
+            )
+        role = item.role or "user"
+        messages.append({"role": role, "content": content_text(item.content)})
+    return messages
+
+
+def context(payload: ResponseCreateIn, owner: str) -> tuple[list[dict], list[dict]]:
+    """(conversation to answer, what to store): previous response, instructions, input."""
+    history: list[dict[str, Any]] = []
+    if payload.previous_response_id:
+        history = list(
+            stored_get(owner=owner, public_id=payload.previous_response_id).input_messages
+        )
+    conversation = history + input_messages(payload)
+    answered = list(conversation)
+    if payload.instructions:
+        answered.insert(0, {"role": "system", "content": payload.instructions})
+    return answered, conversation
+
+
+def message_item(item_id: str, text: str, status: str = "completed") -> dict[str, Any]:
+    content = [{"type": "output_text", "text": text, "annotations": [], "logprobs": []}]
+    return {
+        "type": "message",
+        "id": item_id,
+        "status": status,
+        "role": "assistant",
+        "content": content if status == "completed" else [],
+    }
+
+
+def response_object(
+    payload: ResponseCreateIn,
+    *,
+    response_id: str,
+    created_at: int,
+    status: str,
+    output: list[dict[str, Any]],
+    usage: dict[str, Any] | None,
+    extension: dict[str, Any] | None,
+    error: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": response_id,
+        "object": "response",
+        "created_at": created_at,
+        "status": status,
+        "background": False,
+        "error": error,
+        "incomplete_details": None,
+        "instructions": payload.instructions,
+        "max_output_tokens": payload.max_output_tokens,
+        "model": payload.model,
+        "output": output,
+        "parallel_tool_calls": payload.parallel_tool_calls
+        if payload.parallel_tool_calls is not None
+        else True,
+        "previous_response_id": payload.previous_response_id,
+        "reasoning": {"effort": None, "summary": None},
+        "store": payload.store,
+        "temperature": payload.temperature if payload.temperature is not None else 1.0,
+        "text": {"format": {"type": "text"}},
+        "tool_choice": "auto",
+        "tools": [],
+        "top_p": payload.top_p if payload.top_p is not None else 1.0,
+        "truncation": "disabled",
+        "usage": usage,
+        "user": payload.user,
+        "metadata": payload.metadata or {},
+        "lukhas": extension,
+    }
+
+
+def usage_of(input_tokens: int, output_tokens: int) -> dict[str, Any]:
+    return {
+        "input_tokens": input_tokens,
+        "input_tokens_details": {"cached_tokens": 0},
+        "output_tokens": output_tokens,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": input_tokens + output_tokens,
+    }
+
+
+def _store(
+    payload: ResponseCreateIn, owner: str, conversation: list[dict], body: dict, text: str
+) -> None:
+    if not payload.store:
+        return
+    StoredResponse.objects.create(
+        public_id=body["id"],
+        owner=owner,
+        model=payload.model,
+        input_messages=[*conversation, {"role": "assistant", "content": text}],
+        output_text=text,
+        body=body,
+    )
+
+
+astore = sync_to_async(_store)
+
+
+def _prepare(payload: ResponseCreateIn, owner: str) -> tuple[Turn, list[dict], list[dict]]:
+    answered, conversation = context(payload, owner)
+    if not answered:
+        raise InvalidRequest("input is empty", param="input")
+    turn = prepare(
+        model=payload.model,
+        messages=answered,
+        owner=owner,
+        metadata=payload.metadata,
+        max_tokens=payload.max_output_tokens,
+        options={"temperature": payload.temperature, "top_p": payload.top_p, "user": payload.user},
+    )
+    return turn, answered, conversation
+
+
+@router.post(
+    "/responses", response=ResponseOut, url_name="v1_responses", operation_id="createResponse"
+)
+async def create_response(
+    request: HttpRequest, payload: ResponseCreateIn
+) -> dict | StreamingHttpResponse:
+    """The Responses API over MATRIZ (``lukhas-matriz-1``) or the echo model.
+
+    ``metadata.indexes`` names the caller's memory indexes (names or ids,
+    comma-separated); the reasoning chain is in the ``lukhas`` field.
+    """
+    principal, owner = await acaller(request, "responses:write")
+    turn, answered, conversation = await sync_to_async(_prepare)(payload, owner)
+    run = AnswerRun(turn)
+    input_tokens = count_message_tokens(answered)
+    if payload.stream:
+        events = _stream(payload, run, principal, owner, conversation, input_tokens)
+        return StreamingHttpResponse(
+            with_heartbeats(events, interval=settings.FACADE_HEARTBEAT_SECONDS),
+            content_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+    response_id, created_at = new_response_id(), now()
+    try:
+        text = await run.run()
+    except PipelineFailed as exc:
+        return response_object(
+            payload,
+            response_id=response_id,
+            created_at=created_at,
+            status="failed",
+            output=[],
+            usage=None,
+            extension=run.extension,
+            error={"code": "server_error", "message": f"MATRIZ could not answer: {exc}"},
+        )
+    usage = usage_of(input_tokens, run.completion_tokens)
+    body = response_object(
+        payload,
+        response_id=response_id,
+        created_at=created_at,
+        status="completed",
+        output=[message_item(new_id("msg"), text)],
+        usage=usage,
+        extension=run.extension,
+    )
+    await astore(payload, owner, conversation, body, text)
+    await acharge_tokens(principal, usage["total_tokens"])
+    return body
+
+
+async def _stream(
+    payload: ResponseCreateIn,
+    run: AnswerRun,
+    principal: Principal,
+    owner: str,
+    conversation: list[dict],
+    input_tokens: int,
+) -> AsyncIterator[bytes]:
+    response_id, created_at, item_id = new_response_id(), now(), new_id("msg")
+    sequence = iter(range(1_000_000))
+
+    def event(kind: str, **fields: Any) -> bytes:
+        return encode_event({"type": kind, "sequence_number": next(sequence), **fields}, event=kind)
+
+    def snapshot(status: str, output: list, **extra: Any) -> dict[str, Any]:
+        return response_object(
+            payload,
+            response_id=response_id,
+            created_at=created_at,
+            status=status,
+            output=output,
+            usage=extra.pop("usage", None),
+            extension=extra.pop("extension", None),
+            **extra,
+        )
+
+    where = {"item_id": item_id, "output_index": 0, "content_index": 0}
+    yield event("response.created", response=snapshot("in_progress", []))
+    yield event("response.in_progress", response=snapshot("in_progress", []))
+    yield event(
+        "response.output_item.added",
+        output_index=0,
+        item=message_item(item_id, "", status="in_progress"),
+    )
+    empty_part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
+    yield event("response.content_part.added", **where, part=empty_part)
+    try:
+        async for piece in run.deltas():
+            yield event("response.output_text.delta", **where, delta=piece, logprobs=[])
+    except Exception as exc:  # the stream has begun: fail in-band, never a 500
+        log.warning("response stream %s failed: %s", response_id, exc, exc_info=True)
+        message = f"MATRIZ could not answer: {exc}"
+        error = {"code": "server_error", "message": message}
+        yield event("error", code="server_error", message=message, param=None)
+        yield event(
+            "response.failed",
+            response=snapshot("failed", [], error=error, extension=run.extension),
+        )
+        await acharge_tokens(principal, input_tokens + run.completion_tokens)
+        return
+    text = run.text
+    part = {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+    yield event("response.output_text.done", **where, text=text, logprobs=[])
+    yield event("response.content_part.done", **where, part=part)
+    item = message_item(item_id, text)
+    yield event("response.output_item.done", output_index=0, item=item)
+    usage = usage_of(input_tokens, run.completion_tokens)
+    body = snapshot("completed", [item], usage=usage, extension=run.extension)
+    await astore(payload, owner, conversation, body, text)
+    yield event("response.completed", response=body)
+    await acharge_tokens(principal, usage["total_tokens"])
+
+
+@router.get(
+    "/responses/{response_id}",
+    response=ResponseOut,
+    url_name="v1_response",
+    operation_id="retrieveResponse",
+)
+def retrieve_response(request: HttpRequest, response_id: str) -> dict:
+    """A stored response of the caller (``store`` was not false)."""
+    _, owner = caller(request, "models:read")
+    stored = StoredResponse.objects.filter(owner=owner, public_id=response_id).first()
+    if stored is None:
+        raise NotFound(
+            f"No response found with id '{response_id}'.",
+            code="response_not_found",
+            param="response_id",
+        )
+    return stored.body

@@ -1,0 +1,107 @@
+"""The upstream model: a real tiny OpenAI-shaped HTTP server in a thread, and a broken one."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from tests.facade.conftest import sse_events
+
+pytestmark = pytest.mark.django_db
+
+
+class FakeUpstream:
+    def __init__(self, *, status: int = 200) -> None:
+        self.status = status
+        self.requests: list[dict] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                outer.requests.append({"body": body, "auth": self.headers.get("Authorization")})
+                if outer.status != 200:
+                    self.send_response(outer.status)
+                    self.send_header("Content-Type", "application/json")
+                    self.end_headers()
+                    self.wfile.write(b'{"error": {"message": "boom"}}')
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                for piece in ("Hello ", "from ", "upstream"):
+                    chunk = {"choices": [{"index": 0, "delta": {"content": piece}}]}
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                done = {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+                self.wfile.write(f"data: {json.dumps(done)}\n\ndata: [DONE]\n\n".encode())
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base_url = f"http://127.0.0.1:{self.server.server_port}/v1"
+
+    def __enter__(self) -> FakeUpstream:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def upstream(settings):
+    def start(status: int = 200) -> FakeUpstream:
+        server = FakeUpstream(status=status).__enter__()
+        started.append(server)
+        settings.FACADE_UPSTREAM_BASE_URL = server.base_url
+        settings.FACADE_UPSTREAM_API_KEY = "sk-upstream"
+        settings.FACADE_UPSTREAM_MODEL_MAP = {"lukhas-matriz-1": "gpt-4o-mini"}
+        return server
+
+    started: list[FakeUpstream] = []
+    yield start
+    for server in started:
+        server.__exit__()
+
+
+BODY = {
+    "model": "lukhas-matriz-1",
+    "messages": [{"role": "user", "content": "why did the canary stop?"}],
+    "tools": [{"type": "function", "function": {"name": "lookup"}}],
+}
+
+
+def test_it_answers_through_the_upstream_model(post, get, upstream):
+    server = upstream()
+    answer = post("/chat/completions", BODY).json()
+    assert answer["choices"][0]["message"]["content"] == "Hello from upstream"
+    sent = server.requests[0]
+    assert sent["auth"] == "Bearer sk-upstream"
+    assert sent["body"]["model"] == "gpt-4o-mini" and sent["body"]["tools"] == BODY["tools"]
+    assert answer["lukhas"]["reasoning_chain"][-1]["node"] == "upstream:gpt-4o-mini"
+    assert "gpt-4o-mini" in [m["id"] for m in get("/models").json()["data"]]
+    streamed = sse_events(post("/chat/completions", {**BODY, "stream": True}))
+    text = "".join(
+        json.loads(data)["choices"][0]["delta"].get("content", "")
+        for _, data in streamed[:-1]
+        if json.loads(data)["choices"]
+    )
+    assert text == "Hello from upstream"
+
+
+def test_it_falls_back_to_the_local_answer_and_says_so(post, upstream):
+    upstream(status=500)
+    answer = post("/chat/completions", BODY)
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["choices"][0]["message"]["content"].startswith("No memory index was named")
+    failed, fallback = body["lukhas"]["reasoning_chain"][-2:]
+    assert failed["node"] == "upstream:gpt-4o-mini" and failed["status"] == "error"
+    assert "500" in failed["error_message"]
+    assert fallback["fallback_for"] == "upstream:gpt-4o-mini"
+    assert body["lukhas"]["status"] == "degraded"
