@@ -32,21 +32,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script too
+from benchmarks.rows import row
+
 REPO = Path(__file__).resolve().parent.parent
 TASKS, AGENTS, DEPENDENCIES = 2000, 50, 5000
-
-
-def row(name, value, unit, baseline_name, baseline_value, budget, ok) -> dict[str, Any]:
-    return {
-        "name": name,
-        "value": value,
-        "unit": unit,
-        "baseline_name": baseline_name,
-        "baseline_value": baseline_value,
-        "ratio": value / baseline_value if baseline_value else None,
-        "budget": budget,
-        "ok": bool(ok),
-    }
 
 
 def median_ms(func: Callable[[], object], n: int, warm: int = 2) -> float:

@@ -24,31 +24,10 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.rows import row
 
 REQUESTS = 200
 CHAT = {"model": "matriz-echo", "messages": [{"role": "user", "content": "benchmark ping"}]}
-
-
-def row(
-    name: str,
-    value: float,
-    unit: str,
-    baseline_name: str,
-    baseline_value: float | None,
-    budget: str,
-    ok: bool,
-) -> dict[str, Any]:
-    ratio = value / baseline_value if baseline_value else None
-    return {
-        "name": name,
-        "value": value,
-        "unit": unit,
-        "baseline_name": baseline_name,
-        "baseline_value": baseline_value,
-        "ratio": ratio,
-        "budget": budget,
-        "ok": bool(ok),
-    }
 
 
 def percentile(samples: list[float], q: float) -> float:

@@ -31,33 +31,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-
-def row(
-    name: str,
-    value: float,
-    unit: str,
-    baseline_name: str,
-    baseline_value: float | None,
-    budget: str,
-    ok: bool,
-) -> dict[str, Any]:
-    ratio = value / baseline_value if baseline_value else None
-    return {
-        "name": name,
-        "value": value,
-        "unit": unit,
-        "baseline_name": baseline_name,
-        "baseline_value": baseline_value,
-        "ratio": ratio,
-        "budget": budget,
-        "ok": bool(ok),
-    }
-
-
-def p95(samples: list[float]) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+from benchmarks.rows import p95, row
 
 
 def _setup() -> None:

@@ -18,6 +18,8 @@ temporary var dir, migrated here):
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
@@ -26,6 +28,9 @@ import random
 import statistics
 import tempfile
 import time
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script too
+from benchmarks.rows import p95, row
 
 N_ITEMS = 10_000
 _VOCABULARY = (
@@ -63,24 +68,6 @@ def _timed(fn, n: int) -> list[float]:
     return samples
 
 
-def _p95(samples: list[float]) -> float:
-    return sorted(samples)[int(0.95 * (len(samples) - 1))]
-
-
-def _row(name, value, unit, baseline_name, baseline_value, budget, ok) -> dict:
-    ratio = value / baseline_value if baseline_value else None
-    return {
-        "name": name,
-        "value": value,
-        "unit": unit,
-        "baseline_name": baseline_name,
-        "baseline_value": baseline_value,
-        "ratio": ratio,
-        "budget": budget,
-        "ok": ok,
-    }
-
-
 def run() -> list[dict]:
     _setup()
     from matriz import services
@@ -113,7 +100,7 @@ def run() -> list[dict]:
     via = statistics.median(_timed(through_runtime, 7)) / len(queries)
     raw = statistics.median(_timed(bare_engine, 7)) / len(queries)
     rows = [
-        _row(
+        row(
             "top-10 recall, 10k x 384, through the Django runtime (version check + recall), median",
             via * 1e3, "ms", "MemoryIndex.recall on the same matrix", raw * 1e3,
             "ratio ≤ 1.5", via / raw <= 1.5,
@@ -133,11 +120,11 @@ def run() -> list[dict]:
 
     for _ in range(50):
         direct(), via_run_query()
-    q_direct = _p95(_timed(direct, 500))
-    q_runtime = _p95(_timed(via_run_query, 500))
+    q_direct = p95(_timed(direct, 500))
+    q_runtime = p95(_timed(via_run_query, 500))
     loop.close()
     rows.append(
-        _row(
+        row(
             "whole query through run_query (10k index), p95",
             q_runtime * 1e3, "ms", "the same orchestrator awaited directly, p95", q_direct * 1e3,
             "p95 ≤ 10 ms and ratio ≤ 1.5", q_runtime <= 0.010 and q_runtime / q_direct <= 1.5,
@@ -151,14 +138,14 @@ def run() -> list[dict]:
         runtime.recall(text=queries[1], indexes=["recall"], owner="bench", top_k=10)
         deltas.append(time.perf_counter() - started)
     rows.append(
-        _row(
+        row(
             "first recall after another write of 10 items (delta catch-up), median",
             statistics.median(deltas) * 1e3, "ms", "recall with nothing to catch up", via * 1e3,
             "≤ 20 ms", statistics.median(deltas) <= 0.020,
         )
     )  # fmt: skip
     rows.append(
-        _row(
+        row(
             "first recall of a process: full load of 10k items from the database",
             full_load * 1e3, "ms", "", None, "≤ 2000 ms", full_load <= 2.0,
         )
@@ -174,7 +161,7 @@ def run() -> list[dict]:
     record = services.fold_index(index=index)
     service_seconds = record.duration_ms / 1000.0
     rows.append(
-        _row(
+        row(
             f"fold {record.before_count} items through the service (load, fold, write back)",
             service_seconds * 1e3, "ms",
             "the engine's fold of the same matrix", engine_seconds * 1e3,

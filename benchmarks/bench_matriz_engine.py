@@ -25,6 +25,8 @@ The whole run takes about a minute on two cores (the 1M matrix is 1.5 GB).
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 # One BLAS thread, as web workers should run (docs/matriz-engine.md): a query's
 # matrix-vector product is memory-bound, so a second thread buys nothing, while
@@ -54,35 +56,11 @@ from matriz.engine.router import AdaptiveRouter
 from matriz.engine.router_sim import share, simulate, time_to_share
 from matriz.engine.stages import FunctionNode, QueryContext, Stage, StageResult
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script too
+from benchmarks.rows import p95, row
+
 DIM = 384
 TOPICS = ["release", "canary", "guardian", "soak", "memory", "router", "breaker", "trace"]
-
-
-def row(
-    name: str,
-    value: float,
-    unit: str,
-    baseline_name: str,
-    baseline_value: float | None,
-    budget: str,
-    ok: bool,
-) -> dict[str, Any]:
-    ratio = value / baseline_value if baseline_value else None
-    return {
-        "name": name,
-        "value": value,
-        "unit": unit,
-        "baseline_name": baseline_name,
-        "baseline_value": baseline_value,
-        "ratio": ratio,
-        "budget": budget,
-        "ok": bool(ok),
-    }
-
-
-def p95(samples: list[float]) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
 
 
 def ensure_sdk_tracing() -> None:

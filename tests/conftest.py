@@ -142,3 +142,6 @@ def pytest_collection_modifyitems(config, items) -> None:
 
 
 from tests.guardian.kit import api_key_headers, guardian_redis_prefix, mint_key  # noqa: E402, F401
+
+# A live site (uvicorn subprocess on the test database) for any app's e2e tests.
+from tests.live import live_site  # noqa: E402, F401

@@ -1,7 +1,7 @@
 """A live site for end-to-end tests: uvicorn as a subprocess on the test database.
 
-Generalises Guardian's ``live_site`` fixture (tests/guardian/conftest.py) for
-any app: ``live_site(**env)`` starts the site and stops it after the test.
+``live_site(**env)`` starts the site and stops it after the test; every
+app's tests get it from tests/conftest.py.
 """
 
 from __future__ import annotations

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.guardian.helpers import LiveSite, OwnRedis
-from tests.services import worker_env
+from tests.guardian.helpers import OwnRedis
 
 
 @pytest.fixture(autouse=True)
@@ -22,28 +21,6 @@ def _guardian_clean_state():
     pdp.reset()
     redis_client.reset()
     auth.forget_all_keys()
-
-
-@pytest.fixture
-def live_site(transactional_db, tmp_path, guardian_redis_prefix):
-    """``live_site(**env) -> LiveSite``: start the site (stopped at the end of the test)."""
-    started: list[LiveSite] = []
-
-    def start(**extra: str) -> LiveSite:
-        env = worker_env(
-            LUKHAS_GUARDIAN_REDIS_PREFIX=guardian_redis_prefix,
-            LUKHAS_LOG_LEVEL="WARNING",
-            OTEL_TRACES_EXPORTER="none",
-            **extra,
-        )
-        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        site = LiveSite(env, tmp_path / f"uvicorn-{len(started)}.log")
-        started.append(site)
-        return site.start()
-
-    yield start
-    for site in started:
-        site.stop()
 
 
 @pytest.fixture
