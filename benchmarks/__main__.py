@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import os
 import platform
+import socket
 import subprocess
 import sys
 import time
@@ -66,6 +68,41 @@ def _load(path: Path):
     return module
 
 
+# Areas whose figures depend on the store behind them: measured once in
+# embedded mode (in this process) and once more against Redis (a subprocess,
+# since Django's settings are fixed per process).
+REDIS_AREAS = ("guardian",)
+
+
+def _redis_reachable(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), 1.5):
+            return True
+    except OSError:
+        return False
+
+
+def _run_with_redis(path: Path, redis_url: str) -> list[dict]:
+    code = (
+        "import json, sys\n"
+        f"sys.path.insert(0, {str(REPO)!r})\n"
+        f"import benchmarks.{path.stem} as bench\n"
+        "print('BENCH-ROWS ' + json.dumps(bench.run()))\n"
+    )
+    env = {**os.environ, "REDIS_URL": redis_url}
+    env.pop("LUKHAS_VAR_DIR", None)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        raise RuntimeError(result.stderr[-3000:])
+    line = next(x for x in result.stdout.splitlines() if x.startswith("BENCH-ROWS "))
+    return json.loads(line.removeprefix("BENCH-ROWS "))
+
+
 def _fmt(value: object) -> str:
     if isinstance(value, float):
         if value == 0:
@@ -82,6 +119,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("areas", nargs="*", help="only these bench_<area> modules")
     parser.add_argument("--out", default=str(REPO / "docs" / "benchmarks.md"))
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("BENCH_REDIS_URL", ""),
+        help=f"also measure {', '.join(REDIS_AREAS)} against this Redis",
+    )
     args = parser.parse_args()
 
     modules = sorted(ROOT.glob("bench_*.py"))
@@ -105,6 +147,21 @@ def main() -> int:
             mark = "ok" if row.get("ok") else "OVER BUDGET"
             print(f"   {row['name']}: {_fmt(row['value'])} {row['unit']} ({mark})", flush=True)
         sections.append((area, rows, error, elapsed))
+        if area in REDIS_AREAS and args.redis_url:
+            if not _redis_reachable(args.redis_url):
+                print(f"   (Redis at {args.redis_url} unreachable: no Redis figures)")
+                continue
+            print(f"== {area} (Redis)", flush=True)
+            started = time.perf_counter()
+            try:
+                rows, error = _run_with_redis(path, args.redis_url), None
+            except Exception:
+                rows, error = [], traceback.format_exc()
+                failures += 1
+            for row in rows:
+                mark = "ok" if row.get("ok") else "OVER BUDGET"
+                print(f"   {row['name']}: {_fmt(row['value'])} {row['unit']} ({mark})", flush=True)
+            sections.append((f"{area} (Redis)", rows, error, time.perf_counter() - started))
 
     lines = [
         "# Benchmarks",
