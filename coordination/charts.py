@@ -13,18 +13,9 @@ import plotly.graph_objects as go
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from coordination.models import Snapshot, TaskStatus
+from coordination.models import STATUS_COLOURS, Snapshot, TaskStatus
 from coordination.selectors import Totals
 
-# The same colours as the admin's status badges and the board's columns.
-STATUS_COLOURS = {
-    TaskStatus.TODO: "#6b7389",
-    TaskStatus.IN_PROGRESS: "#2f6fd6",
-    TaskStatus.IN_REVIEW: "#8a5cd1",
-    TaskStatus.BLOCKED: "#c2372f",
-    TaskStatus.DONE: "#1f8a4c",
-    TaskStatus.CANCELLED: "#9aa0ad",
-}
 _LAYOUT = {
     "height": 280,
     "margin": {"l": 48, "r": 16, "t": 36, "b": 48},

@@ -29,6 +29,17 @@ class TaskStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+# One colour per status, for the admin's badges and the board's charts.
+STATUS_COLOURS = {
+    TaskStatus.TODO: "#6b7389",
+    TaskStatus.IN_PROGRESS: "#2f6fd6",
+    TaskStatus.IN_REVIEW: "#8a5cd1",
+    TaskStatus.BLOCKED: "#c2372f",
+    TaskStatus.DONE: "#1f8a4c",
+    TaskStatus.CANCELLED: "#9aa0ad",
+}
+
+
 # Statuses in which a task still needs work (it counts towards what is left).
 OPEN_STATUSES = (
     TaskStatus.TODO,

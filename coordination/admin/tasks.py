@@ -14,17 +14,15 @@ from django.utils.html import format_html, format_html_join
 from coordination import services
 from coordination.admin.actions import TaskActionsMixin
 from coordination.filters import TaskFilter
-from coordination.models import AcceptanceItem, Task, TaskDependency, TaskEvent, TaskStatus
+from coordination.models import (
+    STATUS_COLOURS,
+    AcceptanceItem,
+    Task,
+    TaskDependency,
+    TaskEvent,
+    TaskStatus,
+)
 from lukhas_site.errors import LukhasError
-
-STATUS_COLOURS = {
-    TaskStatus.TODO: "#6b7389",
-    TaskStatus.IN_PROGRESS: "#2f6fd6",
-    TaskStatus.IN_REVIEW: "#8a5cd1",
-    TaskStatus.BLOCKED: "#c2372f",
-    TaskStatus.DONE: "#1f8a4c",
-    TaskStatus.CANCELLED: "#9aa0ad",
-}
 
 
 def status_badge(status: str) -> str:
