@@ -32,7 +32,7 @@ from guardian import idempotency, keys, metrics, pdp, ratelimit
 from guardian.auth import AUTH_ERROR_ATTR, PRINCIPAL_ATTR, Principal, authenticate_token
 from guardian.models import DenialKind
 from guardian.redis_client import BackendUnavailable
-from lukhas_site.errors import AuthenticationFailed, LukhasError, ServiceUnavailable
+from lukhas_site.errors import AuthenticationFailed, LukhasError, ServiceUnavailable, render_error
 
 logger = logging.getLogger(__name__)
 
@@ -44,25 +44,6 @@ class _State:
     principal: Principal | None = None
     outcome: ratelimit.Outcome | None = None
     begun: idempotency.Begun | None = None
-
-
-def _root(request: HttpRequest) -> Any:
-    from lukhas_site.api import api, v1
-
-    return v1 if request.path.startswith("/v1/") else api
-
-
-def error_response(request: HttpRequest, exc: LukhasError) -> HttpResponseBase:
-    """A refusal in the envelope of the root the request was for."""
-    return _root(request).error_response(
-        request,
-        status=exc.status,
-        message=exc.message,
-        code=exc.code,
-        param=exc.param,
-        openai_type=exc.openai_type,
-        headers=exc.headers,
-    )
 
 
 class GuardianMiddleware:
@@ -113,7 +94,7 @@ class GuardianMiddleware:
         try:
             return self._before(request, state)
         except LukhasError as exc:
-            return error_response(request, exc)
+            return render_error(request, exc)
 
     def _before(self, request: HttpRequest, state: _State) -> HttpResponseBase | None:
         token = keys.bearer_token(request.headers.get("Authorization"))
@@ -146,13 +127,11 @@ class GuardianMiddleware:
             request=request,
         )
         state.outcome = None  # refusal() already wrote the headers
-        return _root(request).error_response(
+        return render_error(
             request,
-            status=status,
-            message=message,
-            code=code,
-            openai_type=openai_type,
-            headers=headers,
+            LukhasError(
+                message, status=status, code=code, headers=headers, openai_type=openai_type
+            ),
         )
 
     def _idempotency_begin(self, request: HttpRequest, state: _State) -> HttpResponseBase | None:

@@ -14,13 +14,22 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, path
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 
 from guardian.auth import ops_auth, v1_auth
-from lukhas_site.errors import LukhasError
+from lukhas_site.errors import (
+    AuthenticationFailed,
+    Envelope,
+    LukhasError,
+    NotFound,
+    PermissionDenied,
+    ServerError,
+    render_error,
+    server_error,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -54,37 +63,27 @@ def _describe(error: dict[str, Any]) -> str:
 
 
 class LukhasAPI(NinjaAPI):
-    """A NinjaAPI whose every error, including 404s and crashes, is JSON in one shape."""
+    """A NinjaAPI whose every error, including 404s and crashes, is JSON in one shape.
+
+    Ninja's own exceptions are translated into the site's hierarchy here; the
+    rendering itself is :func:`lukhas_site.errors.render_error`, shared with
+    the middlewares and JSON views.
+    """
 
     openai_envelope: bool = False
 
-    def error_response(
+    @property
+    def envelope(self) -> Envelope:
+        return "openai" if self.openai_envelope else "ops"
+
+    def render(
         self,
         request: HttpRequest,
+        exc: LukhasError,
         *,
-        status: int,
-        message: str,
-        code: str,
-        param: str | None = None,
-        openai_type: str = "invalid_request_error",
         errors: list[dict[str, str]] | None = None,
-        headers: dict[str, str] | None = None,
     ) -> HttpResponse:
-        if self.openai_envelope:
-            body: dict[str, Any] = {
-                "message": message,
-                "type": openai_type,
-                "param": param,
-                "code": code,
-            }
-        else:
-            body = {"code": code, "message": message, "param": param}
-            if errors:
-                body["errors"] = errors
-        response = JsonResponse({"error": body}, status=status)
-        for name, value in (headers or {}).items():
-            response[name] = value
-        return response
+        return render_error(request, exc, envelope=self.envelope, errors=errors)
 
     def set_default_exception_handlers(self) -> None:
         self.add_exception_handler(LukhasError, self._on_lukhas_error)
@@ -94,15 +93,7 @@ class LukhasAPI(NinjaAPI):
         self.add_exception_handler(Exception, self._on_crash)
 
     def _on_lukhas_error(self, request: HttpRequest, exc: LukhasError) -> HttpResponse:
-        return self.error_response(
-            request,
-            status=exc.status,
-            message=exc.message,
-            code=exc.code,
-            param=exc.param,
-            openai_type=exc.openai_type,
-            headers=exc.headers,
-        )
+        return self.render(request, exc)
 
     def _on_validation_error(self, request: HttpRequest, exc: ValidationError) -> HttpResponse:
         errors = [
@@ -110,66 +101,46 @@ class LukhasAPI(NinjaAPI):
         ]
         first = exc.errors[0] if exc.errors else {}
         message = "; ".join(_describe(e) for e in exc.errors) or "Invalid request"
-        return self.error_response(
-            request,
+        refusal = LukhasError(
+            message,
             # OpenAI answers malformed requests with 400; the ops API keeps
             # 422 for "understood but not valid".
             status=400 if self.openai_envelope else 422,
-            message=message,
             code="invalid_value" if self.openai_envelope else "validation_error",
             param=field_path(first.get("loc", ())) or None,
-            errors=errors,
         )
+        return self.render(request, refusal, errors=errors)
 
     def _on_http_error(self, request: HttpRequest, exc: HttpError) -> HttpResponse:
         status = exc.status_code
         if isinstance(exc, AuthenticationError) or status == 401:
-            return self.error_response(
-                request,
-                status=401,
-                message="Missing or invalid API key. Send it as 'Authorization: Bearer <key>'.",
-                code="invalid_api_key",
+            refusal: LukhasError = AuthenticationFailed(
+                "Missing or invalid API key. Send it as 'Authorization: Bearer <key>'."
             )
-        if isinstance(exc, AuthorizationError) or status == 403:
-            return self.error_response(
-                request,
-                status=403,
-                message=str(exc.message) or "Forbidden",
-                code="insufficient_permissions",
-                openai_type="permission_error",
-            )
-        return self.error_response(
-            request,
-            status=status,
-            message=str(exc.message),
-            code="invalid_request" if status < 500 else "server_error",
-            openai_type="invalid_request_error" if status < 500 else "server_error",
-        )
+        elif isinstance(exc, AuthorizationError) or status == 403:
+            refusal = PermissionDenied(str(exc.message) or "Forbidden")
+        elif status >= 500:
+            refusal = ServerError(str(exc.message), status=status)
+        else:
+            refusal = LukhasError(str(exc.message), status=status)
+        return self.render(request, refusal)
 
     def _on_404(self, request: HttpRequest, exc: Http404) -> HttpResponse:
-        return self.error_response(
-            request, status=404, message=str(exc) or "Not found", code="not_found"
-        )
+        return self.render(request, NotFound(str(exc) or "Not found"))
 
     def _on_crash(self, request: HttpRequest, exc: Exception) -> HttpResponse:
         logger.exception("unhandled error in %s %s", request.method, request.path)
-        return self.error_response(
-            request,
-            status=500,
-            message="The server had an error while processing your request. "
-            f"Quote request id {getattr(request, 'request_id', '-')} when reporting it.",
-            code="server_error",
-            openai_type="server_error",
-        )
+        return self.render(request, server_error(request))
 
     def not_found_view(self, request: HttpRequest, rest: str = "") -> HttpResponse:
         """Unknown routes under the root get the root's JSON 404, never Django's HTML."""
-        return self.error_response(
+        return self.render(
             request,
-            status=404,
-            message=f"Unknown route {request.method} {request.path}. "
-            f"See {self.root_path}docs for the operations this API offers.",
-            code="unknown_route",
+            NotFound(
+                f"Unknown route {request.method} {request.path}. "
+                f"See {self.root_path}docs for the operations this API offers.",
+                code="unknown_route",
+            ),
         )
 
     root_path: str = "/"

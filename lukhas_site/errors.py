@@ -1,10 +1,21 @@
-"""One exception hierarchy for the whole site, raised by services.
+"""One exception hierarchy for the whole site, and the one function that renders it.
 
-Each API root maps these once: ``/v1`` into the OpenAI error envelope, ``/api``
-into the ops shape, pages into a message. Services never build HTTP responses.
+Services raise these; :func:`render_error` is the only code that turns one
+into JSON: the OpenAI envelope ``{"error": {"message", "type", "param",
+"code"}}`` under ``/v1/``, the ops envelope ``{"error": {"code", "message",
+"param", "errors"}}`` everywhere else. API roots, middlewares and JSON views
+all call it, so a refusal looks the same however a request arrives.
 """
 
 from __future__ import annotations
+
+from typing import Any, Literal
+
+from django.http import HttpRequest, JsonResponse
+
+Envelope = Literal["openai", "ops"]
+
+OPENAI_PREFIX = "/v1/"
 
 
 class LukhasError(Exception):
@@ -25,11 +36,14 @@ class LukhasError(Exception):
         status: int | None = None,
         headers: dict[str, str] | None = None,
         details: dict | None = None,
+        openai_type: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:
             self.code = code
+        if openai_type is not None:
+            self.openai_type = openai_type
         if status is not None:
             self.status = status
         self.param = param
@@ -74,13 +88,84 @@ class RuleViolation(Unprocessable):
     code = "rule_violation"
 
 
+class RequestTooLarge(LukhasError):
+    status = 413
+    code = "request_too_large"
+
+
 class RateLimited(LukhasError):
     status = 429
     code = "rate_limit_exceeded"
     openai_type = "requests"
 
 
+class QuotaExhausted(RateLimited):
+    """The daily quota is spent: OpenAI's ``insufficient_quota``; retrying will not help."""
+
+    code = "insufficient_quota"
+    openai_type = "insufficient_quota"
+
+
 class ServiceUnavailable(LukhasError):
     status = 503
     code = "service_unavailable"
     openai_type = "server_error"
+
+
+class ServerError(LukhasError):
+    status = 500
+    code = "server_error"
+    openai_type = "server_error"
+
+
+def envelope_for(path: str) -> Envelope:
+    """The envelope a path answers in: the OpenAI one under ``/v1/``, ours elsewhere."""
+    return "openai" if path == OPENAI_PREFIX[:-1] or path.startswith(OPENAI_PREFIX) else "ops"
+
+
+def error_body(
+    exc: LukhasError,
+    envelope: Envelope,
+    *,
+    errors: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    """The JSON document for ``exc`` in ``envelope`` (no HTTP; ASGI code uses it too)."""
+    if envelope == "openai":
+        body: dict[str, Any] = {
+            "message": exc.message,
+            "type": exc.openai_type,
+            "param": exc.param,
+            "code": exc.code,
+        }
+    else:
+        body = {"code": exc.code, "message": exc.message, "param": exc.param}
+        if errors:
+            body["errors"] = errors
+        if exc.details:
+            body["details"] = exc.details
+    return {"error": body}
+
+
+def render_error(
+    request: HttpRequest | None,
+    exc: LukhasError,
+    *,
+    envelope: Envelope | None = None,
+    errors: list[dict[str, str]] | None = None,
+) -> JsonResponse:
+    """The one place a site exception becomes an HTTP answer (status, body and headers)."""
+    if envelope is None:
+        envelope = envelope_for(request.path if request is not None else "")
+    response = JsonResponse(error_body(exc, envelope, errors=errors), status=exc.status)
+    for name, value in exc.headers.items():
+        response[name] = value
+    return response
+
+
+def server_error(request: HttpRequest | None) -> ServerError:
+    """The 500 a client sees: no detail, only the request id to quote."""
+    request_id = getattr(request, "request_id", "-") if request is not None else "-"
+    return ServerError(
+        "The server had an error while processing your request. "
+        f"Quote request id {request_id} when reporting it."
+    )

@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from lukhas_site.errors import AuthenticationFailed, LukhasError
+from lukhas_site.errors import AuthenticationFailed, LukhasError, render_error
 from matriz import charts, selectors
 from matriz.forms import TestQueryForm
 from matriz.runtime import get_runtime
@@ -95,7 +95,6 @@ def system_plugins(request: HttpRequest) -> HttpResponse:
     """
     from guardian.auth import ops_auth
     from guardian.permissions import require_scope
-    from lukhas_site.api import api
 
     try:
         principal = ops_auth(request)
@@ -107,9 +106,7 @@ def system_plugins(request: HttpRequest) -> HttpResponse:
         request.auth = principal
         require_scope(request, "ops:read")
     except LukhasError as exc:
-        response = api.error_response(
-            request, status=exc.status, message=exc.message, code=exc.code, param=exc.param
-        )
+        response = render_error(request, exc, envelope="ops")
         if exc.status == 401:
             response["WWW-Authenticate"] = 'Bearer realm="lukhas-ops"'
         return response

@@ -195,6 +195,8 @@ def test_it_updates_through_the_rules(client, writer, plans):
         "message": "CC-1 cannot start: it is blocked by #1 (to do). "
         "Finish those first, or remove the dependency.",
         "param": "to",
+        # The same details the board's JSON answer carries (one renderer).
+        "details": {"blocked_by": ["#1"]},
     }
     blocked = client.patch(
         url, {"status": "blocked"}, content_type="application/json", headers=writer
@@ -303,6 +305,7 @@ def test_it_refuses_a_garbled_upload_with_its_line(client, writer):
         "code": "plan_invalid",
         "message": "line 12: table row has 5 cells but the header has 8",
         "param": "file",
+        "details": {"line": 12},
     }
     assert not Task.objects.exists()
 
