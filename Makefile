@@ -23,7 +23,7 @@ help:
 	@echo "make run     install, migrate, load demo data, start web + worker + beat"
 	@echo "make test    install and run the whole suite (SQLite pass, then Postgres + Redis pass)"
 	@echo "make bench   run the benchmarks and write docs/benchmarks.md"
-	@echo "make lint    ruff check + ruff format --check"
+	@echo "make lint    ruff check + ruff format --check + lint-imports (the import contracts)"
 	@echo "make lock    re-resolve requirements/lock.txt from pyproject.toml"
 
 $(PY):
@@ -63,6 +63,7 @@ run: demo
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: install
 	$(VENV)/bin/ruff check --fix .
