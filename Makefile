@@ -115,5 +115,12 @@ evals: install
 coord-snapshot: install
 	$(PY) manage.py coord_snapshot $(if $(OUT),--out $(OUT))
 
+# docs/architecture.md: the import graph (from the contracts' layers) and the
+# three main request paths, regenerated from the code; `make test` checks drift.
+.PHONY: architecture
+architecture: install
+	ARCHITECTURE_WRITE=1 $(PY) -m pytest -q -p no:cacheprovider tests/architecture/test_docs.py
+	$(PY) scripts/architecture.py
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
