@@ -107,7 +107,7 @@ def app_section(graph: grimp.ImportGraph, app: str, layers: list[list[str]]) -> 
         for module in grouped[index]:
             lines.append(f"    {_node_id(module)}[{module.split('.', 1)[1]}]")
         lines.append("  end")
-    for (a, b), count in sorted(_edges(graph, 2).items()):
+    for a, b in sorted(_edges(graph, 2)):
         if a in modules and b in modules:
             lines.append(f"  {_node_id(a)} --> {_node_id(b)}")
     lines.append("```")

@@ -62,7 +62,7 @@ def trace() -> Iterator[Path_]:
     cache: dict[str, str | None] = {}
     lock = threading.Lock()
 
-    def hook(frame, event, _arg):  # noqa: ANN001, ANN202
+    def hook(frame, event, _arg):
         if event != "call":
             return
         filename = frame.f_code.co_filename
