@@ -115,6 +115,13 @@ evals: install
 coord-snapshot: install
 	$(PY) manage.py coord_snapshot $(if $(OUT),--out $(OUT))
 
+# Schemathesis against both OpenAPI documents of a throwaway live site, with
+# many more examples than the bounded run inside `make test`.
+.PHONY: fuzz
+fuzz: install
+	FUZZ_EXAMPLES=$(or $(EXAMPLES),200) FUZZ_PHASES=examples,coverage,fuzzing \
+		$(PY) -m pytest -q -p no:cacheprovider tests/edges/test_fuzz_openapi.py $(PYTEST_ARGS)
+
 # docs/architecture.md: the import graph (from the contracts' layers) and the
 # three main request paths, regenerated from the code; `make test` checks drift.
 .PHONY: architecture

@@ -145,11 +145,114 @@ class LukhasAPI(NinjaAPI):
 
     root_path: str = "/"
 
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Ninja's document, plus every error status each operation can answer."""
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        declare_error_responses(schema, self.envelope)
+        return schema
+
     def _get_urls(self) -> list[URLPattern | URLResolver]:
         """Ninja's root view raises an HTML 404 outside DEBUG; ours answers in JSON."""
         patterns = [p for p in super()._get_urls() if getattr(p, "name", None) != "api-root"]
         patterns.append(path("", self.not_found_view, name="api-root"))
         return patterns
+
+
+# What each error status means, for the OpenAPI document; the bodies are the
+# envelope of the root (lukhas_site.errors.error_body).
+ERROR_DESCRIPTIONS = {
+    "400": "Malformed request: bad JSON, a wrong type or a missing field (named in `param`).",
+    "401": "Missing or invalid API key (`Authorization: Bearer lk-...`).",
+    "403": "The key or user lacks the scope, or a Guardian policy refused it.",
+    "404": "No such object named in the path, body or query (or not visible to this caller).",
+    "409": "An earlier request with this Idempotency-Key is still in flight.",
+    "413": "The body is larger than the documented limit (`request_too_large`).",
+    "422": "Understood but refused: a rule, a validation or a reused Idempotency-Key.",
+    "429": "Rate limit or quota reached; `retry-after` says when to retry.",
+    "500": "The server failed; quote the request id when reporting it.",
+    "503": "A backing service is unavailable (database pool, broker); retry after `Retry-After`.",
+}
+BODY_METHODS = {"post", "put", "patch"}
+
+
+def _error_schema(envelope: Envelope) -> dict[str, Any]:
+    nullable = {"anyOf": [{"type": "string"}, {"type": "null"}]}
+    if envelope == "openai":
+        inner = {
+            "type": "object",
+            "required": ["message", "type", "param", "code"],
+            "properties": {
+                "message": {"type": "string"},
+                "type": {"type": "string"},
+                "param": nullable,
+                "code": nullable,
+            },
+        }
+    else:
+        inner = {
+            "type": "object",
+            "required": ["code", "message", "param"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "param": nullable,
+                "errors": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {"param": {"type": "string"}, "message": {"type": "string"}},
+                    },
+                },
+                "details": {"type": "object"},
+            },
+        }
+    return {
+        "type": "object",
+        "title": "Error",
+        "required": ["error"],
+        "properties": {"error": inner},
+    }
+
+
+def declare_error_responses(schema: dict[str, Any], envelope: Envelope) -> None:
+    """Add the error answers to every operation of ``schema`` (in place).
+
+    Every operation is authenticated, limited and may fail (401, 403, 429,
+    500, 503); one with parameters can be malformed (400, and 422 on the ops
+    root, which keeps 422 for validation); a path, body or query can name
+    nothing (404); a body can be too large (413) and, on POST, carry an
+    Idempotency-Key that is in flight (409) or reused (422).
+    """
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["Error"] = _error_schema(envelope)
+    ref = {"$ref": "#/components/schemas/Error"}
+    for route, operations in schema.get("paths", {}).items():
+        for method, operation in operations.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            # 404 everywhere: a path, a body or a query can name an object
+            # (a model, an index, a task) that does not exist.
+            statuses = {"400", "401", "403", "404", "429", "500", "503"}
+            if envelope == "ops":
+                statuses.add("422")
+            if method in BODY_METHODS:
+                statuses |= {"413", "422"}
+            if method == "post":
+                statuses.add("409")
+            responses = operation["responses"]
+            for status in sorted(statuses):
+                # Ninja keys its own responses by int; the JSON document by string.
+                if status in responses or int(status) in responses:
+                    continue
+                responses.setdefault(
+                    int(status),
+                    {
+                        "description": ERROR_DESCRIPTIONS[status],
+                        "content": {"application/json": {"schema": ref}},
+                    },
+                )
 
 
 class OpenAIAPI(LukhasAPI):
