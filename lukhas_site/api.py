@@ -228,7 +228,7 @@ def declare_error_responses(schema: dict[str, Any], envelope: Envelope) -> None:
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components["Error"] = _error_schema(envelope)
     ref = {"$ref": "#/components/schemas/Error"}
-    for route, operations in schema.get("paths", {}).items():
+    for operations in schema.get("paths", {}).values():
         for method, operation in operations.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue

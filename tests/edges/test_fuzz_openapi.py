@@ -28,7 +28,6 @@ SCHEMATHESIS = Path(sys.executable).with_name("st")
 CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance"
 
 
-
 @pytest.mark.parametrize("root", ["v1", "api"])
 def test_it_survives_the_fuzzer(root, live_site, mint_key, tmp_path):
     # With a secret set, the webhook answers a bad signature with 401, not the
