@@ -344,6 +344,40 @@ def test_it_sets_the_headers_before_a_stream_starts(client, mint_key):
     assert urls_stream.produced == ["first chunk"]
 
 
+def _daily_tokens(key) -> int:
+    return ratelimit.peek(key_principal(key)).counters["key_daily_tokens"][1]
+
+
+@pytest.mark.urls("tests.guardian.urls_stream")
+@pytest.mark.django_db(transaction=True)  # closing a response closes the connection
+def test_it_settles_or_releases_a_reservation_by_how_the_request_ended(client, mint_key):
+    plaintext, key = mint_key(scopes=[], tpm=10_000, quota=100_000)
+    ratelimit.register_token_estimator("/v1/_test/", lambda request: 400)
+    try:
+        # The view settled: 400 reserved, 50 used, 350 back.
+        assert client.post("/v1/_test/charged", headers=_bearer(plaintext)).status_code == 200
+        assert _daily_tokens(key) == 50
+        # A failed answer (502): the reservation comes back at once.
+        assert client.post("/v1/_test/broken", headers=_bearer(plaintext)).status_code == 502
+        assert _daily_tokens(key) == 50
+        # A stream holds its reservation until it ends...
+        response = client.get("/v1/_test/stream", headers=_bearer(plaintext))
+        chunks = iter(response.streaming_content)
+        next(chunks)
+        assert _daily_tokens(key) == 450
+        # ...and gives it back when it ran to completion without reporting usage.
+        list(chunks)
+        assert _daily_tokens(key) == 50
+        # A stream the client cut short keeps it: the work was done, never reported.
+        cut = client.get("/v1/_test/stream", headers=_bearer(plaintext))
+        chunks = iter(cut.streaming_content)
+        next(chunks)
+        cut.close()  # what the server does when the client goes away
+        assert _daily_tokens(key) == 450
+    finally:
+        ratelimit._estimators.clear()
+
+
 # --- exact under concurrency -----------------------------------------------------------
 
 
