@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -42,8 +43,6 @@ class APIKeyForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if not self.instance.pk:
-            from django.conf import settings
-
             self.fields["requests_per_minute"].initial = settings.GUARDIAN_DEFAULT_RPM
             self.fields["tokens_per_minute"].initial = settings.GUARDIAN_DEFAULT_TPM
             self.fields["daily_token_quota"].initial = settings.GUARDIAN_DEFAULT_DAILY_QUOTA

@@ -11,6 +11,8 @@ class GuardianConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        # Imported here, not at the top: they read models and settings, which
+        # Django allows only once the app registry is ready.
         from guardian import checks
         from lukhas_site import health
 

@@ -31,6 +31,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils import timezone
 
 from guardian import redis_client
+from guardian.models import IdempotencyRecord, IdempotencyState
 from guardian.redis_client import REDIS_DOWN_ERRORS, BackendUnavailable
 
 logger = logging.getLogger(__name__)
@@ -208,8 +209,6 @@ def _redis_release(begun: Begun) -> None:
 
 
 def _db_begin(begun: Begun) -> None:
-    from guardian.models import IdempotencyRecord, IdempotencyState
-
     now = timezone.now()
     lock_until = now + timedelta(seconds=settings.GUARDIAN_IDEMPOTENCY_LOCK_SECONDS)
     fresh = {
@@ -252,8 +251,6 @@ def _db_begin(begun: Begun) -> None:
 
 
 def _db_complete(begun: Begun, stored: StoredResponse) -> None:
-    from guardian.models import IdempotencyRecord, IdempotencyState
-
     IdempotencyRecord.objects.filter(
         scope=begun.scope, key_hash=begun.key_hash, owner=begun.owner
     ).update(
@@ -266,8 +263,6 @@ def _db_complete(begun: Begun, stored: StoredResponse) -> None:
 
 
 def _db_release(begun: Begun) -> None:
-    from guardian.models import IdempotencyRecord, IdempotencyState
-
     IdempotencyRecord.objects.filter(
         scope=begun.scope,
         key_hash=begun.key_hash,

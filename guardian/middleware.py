@@ -4,12 +4,17 @@ For a request under ``/v1/`` or ``/api/`` it, in order:
 
 1. authenticates a bearer key (a bad one is a 401 here, in the root's error
    envelope), so the limiter knows whose request it is;
-2. takes the request from the key's and tenant's buckets (429 when empty,
-   ``insufficient_quota`` when the daily quota is spent) and puts the
-   ``x-ratelimit-*`` / ``RateLimit*`` headers on the response — before the
-   body, so a stream carries them at its start;
+2. takes the request from the key's and tenant's buckets and reserves the
+   façade's token estimate (429 when empty, ``insufficient_quota`` when the
+   daily quota is spent) and puts the ``x-ratelimit-*`` / ``RateLimit*``
+   headers on the response — before the body, so a stream carries them at
+   its start; ``GET /api/guardian/me`` takes a request but no tokens, so a
+   key can always read its budget;
 3. for a POST with ``Idempotency-Key``, replays, refuses or records (see
-   guardian.idempotency).
+   guardian.idempotency);
+4. after the view, releases a reservation the view did not settle (the
+   façade settles with ``charge_tokens``): at once for a refusal, a failure
+   or a plain answer, at the end of a stream that ran to completion.
 
 Per-operation scope checks stay with the operations (ninja auth +
 ``require_scope``). Works sync and async, like the site's own middlewares.
@@ -28,15 +33,18 @@ from django.http import HttpRequest, HttpResponseBase
 from django.http.request import RawPostDataException
 from opentelemetry import trace
 
-from guardian import idempotency, keys, metrics, pdp, ratelimit
-from guardian.auth import AUTH_ERROR_ATTR, PRINCIPAL_ATTR, Principal, authenticate_token
+from guardian import idempotency, keys, metrics, pdp, ratelimit, services
+from guardian.auth import AUTH_ERROR_ATTR, PRINCIPAL_ATTR, authenticate_token
 from guardian.models import DenialKind
+from guardian.principals import Principal
 from guardian.redis_client import BackendUnavailable
 from lukhas_site.errors import AuthenticationFailed, LukhasError, ServiceUnavailable, render_error
 
 logger = logging.getLogger(__name__)
 
 GUARDED_PREFIXES = ("/v1/", "/api/")
+# Read-only budget views: never charged tokens, never refused by a quota.
+UNMETERED_PATHS = frozenset({"/api/guardian/me"})
 
 
 @dataclass(slots=True)
@@ -64,6 +72,7 @@ class GuardianMiddleware:
         state = _State()
         early = self.before(request, state)
         if early is not None:
+            self.release(state)
             return self.decorate(early, state)
         try:
             response = self.get_response(request)
@@ -79,6 +88,8 @@ class GuardianMiddleware:
         # Key lookup, limiter and idempotency store are blocking I/O.
         early = await sync_to_async(self.before)(request, state)
         if early is not None:
+            if _holds_reservation(state):
+                await sync_to_async(self.release)(state)
             return self.decorate(early, state)
         try:
             response = await self.get_response(request)
@@ -106,33 +117,28 @@ class GuardianMiddleware:
                 raise
             setattr(request, PRINCIPAL_ATTR, state.principal)
             _annotate_span(state.principal)
-            state.outcome = ratelimit.check_request(
-                state.principal, estimate=ratelimit.estimate_tokens(request)
-            )
+            if request.path in UNMETERED_PATHS and request.method in ("GET", "HEAD"):
+                state.outcome = ratelimit.check_request(state.principal, metered=False)
+            else:
+                state.outcome = ratelimit.check_request(
+                    state.principal, estimate=ratelimit.estimate_tokens(request)
+                )
             if state.outcome is not None and not state.outcome.allowed:
-                return self._throttled(request, state)
+                self._throttled(request, state)
         if request.method == "POST" and idempotency.HEADER in request.headers:
             return self._idempotency_begin(request, state)
         return None
 
-    def _throttled(self, request: HttpRequest, state: _State) -> HttpResponseBase:
-        from guardian import services
-
+    def _throttled(self, request: HttpRequest, state: _State) -> None:
         outcome = state.outcome
-        status, code, openai_type, message, headers = ratelimit.refusal(outcome)
         services.denial_record(
             kind=DenialKind.QUOTA if outcome.quota_exhausted else DenialKind.RATE_LIMIT,
             reason=outcome.denied or "",
             principal=state.principal,
             request=request,
         )
-        state.outcome = None  # refusal() already wrote the headers
-        return render_error(
-            request,
-            LukhasError(
-                message, status=status, code=code, headers=headers, openai_type=openai_type
-            ),
-        )
+        state.outcome = None  # the refusal carries its own headers
+        raise ratelimit.refused(outcome)
 
     def _idempotency_begin(self, request: HttpRequest, state: _State) -> HttpResponseBase | None:
         key = request.headers[idempotency.HEADER]
@@ -198,6 +204,10 @@ class GuardianMiddleware:
     ) -> HttpResponseBase:
         if state.begun is not None:
             self._idempotency_finish(response, state.begun)
+        if response.streaming and response.status_code < 400:
+            _release_at_stream_end(response, state)
+        else:
+            self.release(state)
         return self.decorate(response, state)
 
     def decorate(self, response: HttpResponseBase, state: _State) -> HttpResponseBase:
@@ -209,6 +219,12 @@ class GuardianMiddleware:
     def abandon(self, state: _State) -> None:
         if state.begun is not None:
             idempotency.release(state.begun)
+        self.release(state)
+
+    def release(self, state: _State) -> None:
+        """Give back the tokens reserved for a request that did not settle them."""
+        if _holds_reservation(state):
+            ratelimit.release(state.principal)
 
     def _idempotency_finish(self, response: HttpResponseBase, begun: idempotency.Begun) -> None:
         if not idempotency.should_store(response.status_code):
@@ -274,6 +290,48 @@ def _tee_stream(response: HttpResponseBase, begun: idempotency.Begun, headers: l
             _finish_stream(begun, status, headers, chunks, complete)
 
     response.streaming_content = tee_sync()
+
+
+def _holds_reservation(state: _State) -> bool:
+    reservation = state.principal.reservation if state.principal is not None else None
+    return reservation is not None and not reservation.settled
+
+
+def _release_at_stream_end(response: HttpResponseBase, state: _State) -> None:
+    """At the end of a stream that ran to completion, give back what was not settled.
+
+    A stream cut short (the client went away) keeps its reservation: the
+    work it stood for was (partly) done and its usage never reported.
+    """
+    if not _holds_reservation(state):
+        return
+    original = response.streaming_content
+
+    if response.is_async:
+
+        async def release_async() -> AsyncIterator[bytes]:
+            complete = False
+            try:
+                async for chunk in original:
+                    yield chunk
+                complete = True
+            finally:
+                if complete and _holds_reservation(state):
+                    await sync_to_async(ratelimit.release)(state.principal)
+
+        response.streaming_content = release_async()
+        return
+
+    def release_sync() -> Iterator[bytes]:
+        complete = False
+        try:
+            yield from original
+            complete = True
+        finally:
+            if complete and _holds_reservation(state):
+                ratelimit.release(state.principal)
+
+    response.streaming_content = release_sync()
 
 
 def _annotate_span(principal: Principal) -> None:

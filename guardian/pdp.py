@@ -1,4 +1,4 @@
-"""The policy decision point: (principal, action, resource) → allow/deny, with a reason.
+"""The policy decision point: (principal, action) → allow/deny, with a reason.
 
 Policies are YAML files under ``configs/guardian/`` (format in docs/guardian.md),
 chosen by ``LUKHAS_GUARDIAN_POLICY``. A file is compiled once into plain dicts
@@ -26,9 +26,10 @@ import yaml
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
+from django.db import DatabaseError
 
 from guardian import metrics
-from guardian.models import ALL_SCOPES
+from guardian.models import ALL_SCOPES, PolicyOverride
 
 logger = logging.getLogger(__name__)
 
@@ -352,7 +353,9 @@ def refresh_if_stale(*, force: bool = False) -> None:
         if not force and now < _state.next_check:
             return
         _state.next_check = now + settings.GUARDIAN_POLICY_REFRESH_SECONDS
-        changed = force or _read_override()
+        # The override first, even when forced: a forced refresh (the admin
+        # flipping a switch in this process) must see the switch it flipped.
+        changed = _read_override() or force
         policy = _state.policy
         if policy is None or changed:
             _load_into_state()
@@ -367,10 +370,6 @@ def refresh_if_stale(*, force: bool = False) -> None:
 
 def _read_override() -> bool:
     """Pick up the admin's kill switch / reload request; True when it changed."""
-    from django.db import DatabaseError
-
-    from guardian.models import PolicyOverride
-
     name = _state.policy.name if _state.policy else None
     if name is None:
         try:
@@ -448,8 +447,8 @@ def evaluate(
     return policy.decision(False, reason)
 
 
-def decide(principal: Any, action: str, resource: str = "", *, scopes: Any = None) -> Decision:
-    """Decide whether ``principal`` may take ``action`` (a scope) on ``resource``.
+def decide(principal: Any, action: str, *, scopes: Any = None) -> Decision:
+    """Decide whether ``principal`` may take ``action`` (a scope).
 
     ``scopes`` replaces the principal's scopes for this decision (a session
     user's Django permission decides instead of the default scope set).

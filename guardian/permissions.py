@@ -1,29 +1,26 @@
-"""Scope checks for operations: ``require_scope(request, "indexes:write")``.
+"""Scope checks: ``require_scope(request, "indexes:write")``, the one authorization path.
 
 Every check is a PDP decision, so kill switches, tenant sandboxes and
-permissive dry runs apply to every operation of every app the same way.
+permissive dry runs apply to every operation of every app the same way —
+API operations, dashboard views and admin actions alike.
 
 For an API key the scope must be on the key (and allowed by the policy).
-For a dashboard session: with ``perm`` the user needs that Django
-permission; without it any active user may read (``*:read``) and staff may
-write.
+For a dashboard session (``request.auth`` from ninja, or a plain Django
+view's ``request.user``): with ``perm`` the user needs that Django
+permission AND the policy must allow the scope; without it any active user
+may read (``*:read``) and staff may write.
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from django.http import HttpRequest
 
-from guardian import pdp
-from guardian.auth import Principal
+from guardian import pdp, services
 from guardian.models import DenialKind
+from guardian.principals import Principal, user_principal
 from lukhas_site.errors import AuthenticationFailed, PermissionDenied
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 _REASON_TEXT = {
     "kill_switch": "Guardian's kill switch is on for policy {policy}: every operation is refused.",
@@ -42,20 +39,48 @@ def _route(request: HttpRequest) -> str:
     return (match.route if match else "") or request.path
 
 
+def _request_principal(request: HttpRequest) -> Principal:
+    principal = getattr(request, "auth", None)
+    if isinstance(principal, Principal):
+        return principal
+    # A plain Django view or an admin action: the session's user (Django's
+    # CSRF middleware has already checked an unsafe method there).
+    return _user_principal(getattr(request, "user", None))
+
+
+def _user_principal(user: Any) -> Principal:
+    if user is None or not user.is_authenticated or not user.is_active:
+        raise AuthenticationFailed("Authentication is required for this operation.")
+    return user_principal(user)
+
+
 def require_scope(request: HttpRequest, scope: str, *, perm: str | None = None) -> Principal:
     """Return the request's principal if it may use ``scope``; raise PermissionDenied naming it."""
-    principal = getattr(request, "auth", None)
-    if not isinstance(principal, Principal):
-        raise AuthenticationFailed("Authentication is required for this operation.")
+    principal = _request_principal(request)
+    return _authorize(principal, scope, perm=perm, request=request, route=_route(request))
+
+
+def authorize_user(user: Any, scope: str, *, perm: str | None = None, route: str = "") -> Principal:
+    """``require_scope`` for a caller without a request (a command or a task acting for a user)."""
+    return _authorize(_user_principal(user), scope, perm=perm, request=None, route=route)
+
+
+def _authorize(
+    principal: Principal,
+    scope: str,
+    *,
+    perm: str | None,
+    request: HttpRequest | None,
+    route: str,
+) -> Principal:
     granted = None
     if principal.kind == "user" and perm is not None:
-        # The Django permission decides instead of the user's default scopes.
+        # The Django permission grants the scope (or takes it away); the
+        # policy then decides as for everyone, so a kill switch still holds.
         has = principal.user.has_perm(perm)
         granted = principal.scopes | {scope} if has else principal.scopes - {scope}
-    decision = pdp.decide(principal, scope, _route(request), scopes=granted)
+    decision = pdp.decide(principal, scope, scopes=granted)
     if decision.would_deny:
-        from guardian import services
-
         services.denial_record(
             kind=DenialKind.POLICY,
             reason=decision.reason,
@@ -64,6 +89,7 @@ def require_scope(request: HttpRequest, scope: str, *, perm: str | None = None) 
             enforced=not decision.allowed,
             principal=principal,
             request=request,
+            route=route,
         )
     if decision.allowed:
         return principal
@@ -82,26 +108,3 @@ def _message(principal: Principal, scope: str, perm: str | None, decision: pdp.D
         return f"Your account lacks the '{scope}' scope required for this operation (staff only)."
     template = _REASON_TEXT.get(decision.reason, "Policy {policy} refused '{scope}'.")
     return template.format(scope=scope, policy=decision.policy, kind=principal.kind)
-
-
-def scope_required(scope: str, *, perm: str | None = None) -> Callable[[F], F]:
-    """Decorator form for ninja operations: ``@scope_required("indexes:write")``."""
-
-    def decorate(func: F) -> F:
-        if inspect.iscoroutinefunction(func):
-
-            @functools.wraps(func)
-            async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-                require_scope(request, scope, perm=perm)
-                return await func(request, *args, **kwargs)
-
-            return async_wrapper  # type: ignore[return-value]
-
-        @functools.wraps(func)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-            require_scope(request, scope, perm=perm)
-            return func(request, *args, **kwargs)
-
-        return wrapper  # type: ignore[return-value]
-
-    return decorate

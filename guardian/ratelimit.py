@@ -2,11 +2,16 @@
 
 Each key has a requests bucket and a tokens bucket (capacity = its
 per-minute limit, refilled continuously), and so does its tenant when the
-tenant has shared limits; daily quotas are counters per UTC day. A request
-takes one request token from every request bucket and needs the token
-buckets not to be in debt (or to hold the façade's estimate); the façade
-later charges what the answer really used with :func:`charge_tokens`, which
-may push a bucket into debt — the next requests then wait it out.
+tenant has shared limits; daily quotas are counters per UTC day.
+
+A request takes one request token from every request bucket and RESERVES
+the façade's token estimate from every token bucket and daily quota (all or
+nothing: refused unless each holds it). After the answer, the façade's
+:func:`charge_tokens` settles: it refunds what the answer did not use or
+charges the remainder (which may push a bucket into debt that the next
+requests wait out); a refused or failed request releases its reservation.
+So concurrent requests cannot all pass on the same free tokens: the spend
+overshoots a limit by at most what one request used beyond its estimate.
 
 All buckets and counters of a request are checked and changed together,
 all or nothing: with Redis in ONE round trip (a Lua script run by EVALSHA),
@@ -25,13 +30,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.http import HttpRequest
+from django.utils import timezone
 
 from guardian import metrics, pdp, redis_client
+from guardian.models import RateBucket
 from guardian.redis_client import REDIS_DOWN_ERRORS, BackendUnavailable
-from lukhas_site.errors import ServiceUnavailable
+from lukhas_site.errors import QuotaExhausted, RateLimited, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +49,10 @@ DAY_SECONDS = 86_400
 
 @dataclass(frozen=True, slots=True)
 class BucketSpec:
-    """A token bucket: ``capacity`` per minute; the request needs ``need`` and takes ``cost``."""
+    """A token bucket: ``capacity`` per minute; the request needs ``need`` and takes ``cost``.
+
+    A negative ``need`` is not checked; a negative ``cost`` gives tokens back.
+    """
 
     name: str
     key: str
@@ -52,7 +63,7 @@ class BucketSpec:
 
 @dataclass(frozen=True, slots=True)
 class CounterSpec:
-    """A daily counter: refuses when ``used + need > limit`` (limit 0: only counts)."""
+    """A daily counter: refuses when ``used + need > limit`` (limit 0 or need < 0: only counts)."""
 
     name: str
     key: str
@@ -114,7 +125,7 @@ for i = 1, nb do
     level = math.min(cap, tonumber(state[1]) + math.max(0, now - tonumber(state[2])) * cap / 60000)
   end
   tokens[i] = level
-  if denied == 0 and not force and level < need then
+  if denied == 0 and not force and need >= 0 and level < need then
     denied = i
     wait = math.ceil((need - level) * 60000 / cap)
   end
@@ -125,7 +136,7 @@ for j = 1, nc do
   local need = tonumber(ARGV[base + 2])
   local value = tonumber(redis.call('GET', KEYS[nb + j]) or '0')
   used[j] = value
-  if denied == 0 and not force and limit > 0 and value + need > limit then
+  if denied == 0 and not force and limit > 0 and need >= 0 and value + need > limit then
     denied = nb + j
   end
 end
@@ -135,7 +146,8 @@ for i = 1, nb do
   local cap = tonumber(ARGV[base + 1])
   local cost = tonumber(ARGV[base + 3])
   if denied == 0 and cost ~= 0 then
-    tokens[i] = tokens[i] - cost
+    -- A refund never fills a bucket past its capacity.
+    tokens[i] = math.min(cap, tokens[i] - cost)
     redis.call('HSET', KEYS[i], 't', tostring(tokens[i]), 'ts', now)
     -- Once full again the bucket is the same as no bucket: let it expire then.
     redis.call('PEXPIRE', KEYS[i], math.ceil((cap - tokens[i]) * 60000 / cap) + 1000)
@@ -147,6 +159,10 @@ for j = 1, nc do
   local cost = tonumber(ARGV[base + 3])
   if denied == 0 and cost ~= 0 then
     used[j] = redis.call('INCRBY', KEYS[nb + j], cost)
+    if used[j] < 0 then
+      redis.call('SET', KEYS[nb + j], 0)
+      used[j] = 0
+    end
     redis.call('EXPIRE', KEYS[nb + j], counter_ttl)
   end
   out[#out + 1] = used[j]
@@ -198,11 +214,6 @@ def _apply_database(buckets: list[BucketSpec], counters: list[CounterSpec], forc
     themselves. Three statements inside the transaction: insert missing rows,
     lock and read them all, (compute,) write the changed ones back.
     """
-    from django.db import connection
-    from django.utils import timezone
-
-    from guardian.models import RateBucket
-
     table = connection.ops.quote_name(RateBucket._meta.db_table)
     key_col = connection.ops.quote_name("key")
     adapt = connection.ops.adapt_datetimefield_value
@@ -251,25 +262,31 @@ def _apply_database(buckets: list[BucketSpec], counters: list[CounterSpec], forc
                     elapsed = max(0, now_ms - updated)
                     level = min(b.capacity, tokens + elapsed * b.capacity / WINDOW_MS)
                 levels.append(level)
-                if not denied and not force and level < b.need:
+                if not denied and not force and b.need >= 0 and level < b.need:
                     denied, wait = i, math.ceil((b.need - level) * WINDOW_MS / b.capacity)
             used: list[int] = []
             for j, c in enumerate(counters, start=1):
                 value = int(rows[c.key][0])
                 used.append(value)
-                if not denied and not force and c.limit > 0 and value + c.need > c.limit:
+                if (
+                    not denied
+                    and not force
+                    and c.limit > 0
+                    and c.need >= 0
+                    and value + c.need > c.limit
+                ):
                     denied = len(buckets) + j
             if not denied:
                 changed: list[tuple[Any, ...]] = []
                 for i, b in enumerate(buckets):
                     if b.cost:
-                        levels[i] -= b.cost
+                        levels[i] = min(float(b.capacity), levels[i] - b.cost)
                         refill_ms = math.ceil((b.capacity - levels[i]) * WINDOW_MS / b.capacity)
                         expires = adapt(now + timedelta(milliseconds=refill_ms + 1000))
                         changed.append((levels[i], now_ms, expires, b.key))
                 for j, c in enumerate(counters):
                     if c.cost:
-                        used[j] += c.cost
+                        used[j] = max(0, used[j] + c.cost)
                         changed.append((float(used[j]), now_ms, counter_expiry, c.key))
                 if changed:
                     cursor.executemany(update_sql, changed)
@@ -351,13 +368,18 @@ def _storage_key(tag: str, *parts: str) -> str:
 
 
 def plan(
-    principal: Any, *, requests: int, need_tokens: int, tokens: int
+    principal: Any, *, requests: int, need_tokens: int, tokens: int, day: str | None = None
 ) -> tuple[list[BucketSpec], list[CounterSpec]]:
-    """The buckets and counters one call touches, with what it needs and costs."""
+    """The buckets and counters one call touches, with what it needs and costs.
+
+    ``need_tokens`` < 0: the token buckets and quotas are not checked.
+    ``day`` (YYYYMMDD, UTC): the daily counters of that day (default today),
+    so a settlement lands on the day its reservation was taken from.
+    """
     limits = effective_limits(principal)
     tag = f"t{principal.tenant.pk}"
     k = f"k{principal.api_key.pk}"
-    day = _today()
+    day = day or _today()
     need_requests = 1 if requests else 0
 
     def bucket(name: str, who: str, unit: str, capacity: int) -> BucketSpec:
@@ -448,11 +470,30 @@ def estimate_tokens(request: HttpRequest) -> int:
 # --- the public operations ------------------------------------------------------------
 
 
-def check_request(principal: Any, *, estimate: int = 0) -> Outcome | None:
-    """Take one request from the principal's buckets (all or nothing). None: not limited."""
+@dataclass(slots=True)
+class Reservation:
+    """Tokens a request took up front; settled once (charge_tokens) or released."""
+
+    tokens: int
+    day: str
+    settled: bool = False
+
+
+def check_request(principal: Any, *, estimate: int = 0, metered: bool = True) -> Outcome | None:
+    """Take one request and reserve ``estimate`` tokens (all or nothing). None: not limited.
+
+    The reservation is left on ``principal.reservation`` for :func:`charge_tokens`
+    (or :func:`release`). ``metered=False`` takes the request but neither
+    needs nor reserves tokens, so a spent quota or a bucket in debt does not
+    refuse it (GET /api/guardian/me: a key can always read its budget).
+    """
     if principal is None or principal.api_key is None:
         return None
-    buckets, counters = plan(principal, requests=1, need_tokens=max(1, estimate), tokens=0)
+    estimate = max(0, int(estimate)) if metered else 0
+    day = _today()
+    need = max(1, estimate) if metered else -1
+    buckets, counters = plan(principal, requests=1, need_tokens=need, tokens=estimate, day=day)
+    principal.reservation = None
     try:
         outcome = _apply(buckets, counters, force=False)
     except BackendUnavailable:
@@ -461,18 +502,22 @@ def check_request(principal: Any, *, estimate: int = 0) -> Outcome | None:
         return outcome
     if not outcome.allowed:
         metrics.throttled_total.labels(outcome.denied).inc()
+    elif estimate:
+        principal.reservation = Reservation(tokens=estimate, day=day)
     return outcome
 
 
-def charge_tokens(principal: Any, n: int) -> Outcome | None:
-    """Charge ``n`` tokens the answer used (the façade calls this after responding).
-
-    Never refuses (the work is done) and never raises: the buckets may go
-    into debt, which the next requests wait out.
-    """
-    if principal is None or principal.api_key is None or n <= 0:
+def _settle(principal: Any, n: int) -> Outcome | None:
+    """Move the principal's buckets by ``n`` tokens (negative: a refund), never refusing."""
+    reservation = principal.reservation
+    day = None
+    if reservation is not None and not reservation.settled:
+        reservation.settled = True
+        n -= reservation.tokens
+        day = reservation.day
+    if n == 0:
         return None
-    buckets, counters = plan(principal, requests=0, need_tokens=0, tokens=int(n))
+    buckets, counters = plan(principal, requests=0, need_tokens=0, tokens=int(n), day=day)
     try:
         return _apply(buckets, counters, force=True)
     except BackendUnavailable:
@@ -480,11 +525,33 @@ def charge_tokens(principal: Any, n: int) -> Outcome | None:
         return None
 
 
+def charge_tokens(principal: Any, n: int) -> Outcome | None:
+    """Settle what the answer used: ``n`` tokens (the façade calls this after responding).
+
+    With a reservation (the middleware's), one round trip refunds what the
+    estimate held beyond ``n`` or charges the remainder; without one it
+    charges ``n``. Never refuses (the work is done) and never raises: the
+    buckets may go into debt, which the next requests wait out.
+    """
+    if principal is None or principal.api_key is None or n < 0:
+        return None
+    if n == 0 and principal.reservation is None:
+        return None
+    return _settle(principal, int(n))
+
+
 async def acharge_tokens(principal: Any, n: int) -> Outcome | None:
     """``charge_tokens`` for async views (the store is blocking I/O: run it in a thread)."""
-    from asgiref.sync import sync_to_async
-
     return await sync_to_async(charge_tokens)(principal, n)
+
+
+def release(principal: Any) -> None:
+    """Give back an unsettled reservation (the request was refused, failed or used nothing)."""
+    if principal is None or principal.api_key is None:
+        return
+    reservation = principal.reservation
+    if reservation is not None and not reservation.settled:
+        _settle(principal, 0)
 
 
 def peek(principal: Any) -> Outcome | None:
@@ -562,18 +629,19 @@ def headers_for(outcome: Outcome) -> dict[str, str]:
 RETRY_CAP_MS = 60_000  # the OpenAI SDK honours a server's delay only up to 60 s
 
 
-def refusal(outcome: Outcome) -> tuple[int, str, str, str, dict[str, str]]:
-    """(status, code, openai type, message, headers) of a 429 for a refused outcome."""
+def refused(outcome: Outcome) -> RateLimited:
+    """The 429 of a refused outcome, with every header: raise it."""
     headers = headers_for(outcome)
     if outcome.quota_exhausted:
         scope = "tenant" if outcome.denied.startswith("tenant") else "API key"
         limit, _ = outcome.counters.get(outcome.denied, (0, 0))
+        # Waiting will not help before midnight UTC: the SDK must not retry.
         headers["x-should-retry"] = "false"
-        message = (
+        return QuotaExhausted(
             f"You exceeded the daily token quota of this {scope} ({limit} tokens a day, "
-            "UTC). It resets at midnight UTC; ask a maintainer for a higher quota."
+            "UTC). It resets at midnight UTC; ask a maintainer for a higher quota.",
+            headers=headers,
         )
-        return 429, "insufficient_quota", "insufficient_quota", message, headers
     wait_ms = min(outcome.retry_after_ms, RETRY_CAP_MS)
     headers["retry-after-ms"] = str(wait_ms)
     headers["Retry-After"] = str(max(1, math.ceil(wait_ms / 1000)))
@@ -581,9 +649,10 @@ def refusal(outcome: Outcome) -> tuple[int, str, str, str, dict[str, str]]:
     scope = "tenant" if outcome.denied.startswith("tenant") else "API key"
     level = outcome.levels.get(outcome.denied)
     limit = level.limit if level else 0
-    message = (
+    return RateLimited(
         f"Rate limit reached for {unit} per minute on this {scope}: limit {limit}, "
         f"remaining {level.remaining if level else 0}. "
-        f"Please try again in {format_reset(outcome.retry_after_ms)}."
+        f"Please try again in {format_reset(outcome.retry_after_ms)}.",
+        openai_type=unit,
+        headers=headers,
     )
-    return 429, "rate_limit_exceeded", unit, message, headers

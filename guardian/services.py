@@ -18,11 +18,12 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.text import slugify
 
-from guardian import keys, metrics
+from guardian import keys, metrics, pdp, selectors
 from guardian.models import (
     ALL_SCOPES,
     APIKey,
@@ -131,8 +132,6 @@ _EDITABLE_KEY_FIELDS = frozenset(
 @transaction.atomic
 def api_key_update(*, key: APIKey, fields: Iterable[str]) -> APIKey:
     """Save edits of a key's name, tenant, scopes, limits or expiry (never its secret)."""
-    from guardian.auth import forget_key
-
     changed = [f for f in fields if f in _EDITABLE_KEY_FIELDS]
     if not changed:
         return key
@@ -143,14 +142,12 @@ def api_key_update(*, key: APIKey, fields: Iterable[str]) -> APIKey:
         field, messages = next(iter(exc.message_dict.items()))
         raise InvalidRequest(f"{field}: {' '.join(messages)}", param=field) from None
     key.save(update_fields=[*changed, "updated_at"])
-    forget_key(key)
+    selectors.forget_key(key)
     return key
 
 
 def tenant_save(*, tenant: Tenant) -> Tenant:
     """Create or edit a tenant; its keys pick up the change within the key cache's lifetime."""
-    from guardian.auth import forget_all_keys
-
     tenant.slug = slugify(tenant.slug)
     try:
         tenant.full_clean()
@@ -158,14 +155,12 @@ def tenant_save(*, tenant: Tenant) -> Tenant:
         field, messages = next(iter(exc.message_dict.items()))
         raise InvalidRequest(f"{field}: {' '.join(messages)}", param=field) from None
     tenant.save()
-    forget_all_keys()
+    selectors.forget_all_keys()
     return tenant
 
 
 def api_key_revoke(*, key: APIKey, by: Any = None) -> bool:
     """Revoke a key (idempotent); True if this call revoked it."""
-    from guardian.auth import forget_key
-
     now = timezone.now()
     changed = (
         APIKey.objects.filter(pk=key.pk, revoked=False).update(
@@ -174,7 +169,7 @@ def api_key_revoke(*, key: APIKey, by: Any = None) -> bool:
         == 1
     )
     key.refresh_from_db(fields=["revoked", "revoked_at", "updated_at"])
-    forget_key(key)
+    selectors.forget_key(key)
     if changed:
         who = getattr(by, "username", None) or "a command"
         logger.info("API key %s (%s) revoked by %s", key.pk, key.name, who)
@@ -218,8 +213,6 @@ def api_key_touch(*, key: APIKey) -> None:
         return  # the next sync request will touch it
     now = timezone.now()
     stale = now - timedelta(seconds=interval)
-    from django.db.models import Q
-
     APIKey.objects.filter(
         Q(last_used_at__isnull=True) | Q(last_used_at__lt=stale), pk=key.pk
     ).update(last_used_at=now)
@@ -264,13 +257,15 @@ def denial_record(
     api_key: APIKey | None = None,
     key_prefix: str = "",
     request: HttpRequest | None = None,
+    route: str = "",
     detail: str = "",
 ) -> None:
-    """Sample a refusal into the audit log; never raises, never slows a flood down."""
+    """Sample a refusal into the audit log; never raises, never slows a flood down.
+
+    ``route`` names where a refusal without a request happened (else the request's route).
+    """
     if kind == DenialKind.AUTHENTICATION:
         metrics.auth_failures_total.labels(reason).inc()
-    from guardian import pdp
-
     current = pdp.current()
     rate = settings.GUARDIAN_AUDIT_SAMPLE_RATE
     if current is not None:
@@ -292,7 +287,7 @@ def denial_record(
         tenant=(principal.tenant if principal else None) or (api_key.tenant if api_key else None),
         user=principal.user if principal is not None and principal.kind == "user" else None,
         method=(request.method or "")[:10] if request is not None else "",
-        route=((match.route if match else "") or (request.path if request else ""))[:200],
+        route=((match.route if match else "") or (request.path if request else route))[:200],
         request_id=(getattr(request, "request_id", "") or "")[:128],
         detail=detail[:2000],
     )
@@ -346,8 +341,6 @@ def policy_reload_request(*, policy: str, by: Any = None) -> PolicyOverride:
 
 
 def _apply_locally() -> None:
-    from guardian import pdp
-
     transaction.on_commit(lambda: pdp.refresh_if_stale(force=True))
 
 

@@ -1,9 +1,14 @@
-"""Guardian's up-front token estimate of a /v1 request: the prompt it carries.
+"""Guardian's up-front token estimate of a /v1 request: its prompt and its answer.
 
-Cheap on purpose (it runs before every /v1 request): the tokens of the text
-fields a request sends — messages' contents, ``input``, ``instructions`` —
-or of the raw body when it is not the JSON we expect. ``charge_tokens``
-takes what the answer really used afterwards.
+Cheap on purpose (it runs before every /v1 request): the prompt tokens of
+the text fields a request sends — messages, ``input``, ``instructions`` —
+counted as the façade charges them, plus, for a request that answers
+(chat completions, responses), the output limit it declares
+(``max_completion_tokens``/``max_tokens``/``max_output_tokens``) or
+:data:`OUTPUT_ALLOWANCE` when it declares none. Guardian reserves this
+before the work and ``charge_tokens`` settles with what the answer really
+used, so concurrent requests cannot overshoot a limit by more than what an
+answer used beyond its estimate.
 """
 
 from __future__ import annotations
@@ -13,24 +18,36 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from matriz.facade.tokens import content_text, count_tokens
+from matriz.facade.tokens import count_message_tokens
 
 # Reading a huge body just to estimate it would cost more than it saves.
 MAX_ESTIMATED_BYTES = 4_000_000
+# Output tokens held for an answer whose request declares no limit. Only a
+# reservation: the settlement refunds what the answer did not use, so this
+# decides how many such requests a key's budget lets run at once.
+OUTPUT_ALLOWANCE = 256
+_ANSWERING_PATHS = ("/v1/chat/completions", "/v1/responses")
+_OUTPUT_LIMITS = ("max_completion_tokens", "max_tokens", "max_output_tokens")
 
 
-def _text_of(value: Any) -> str:
+def _messages_of(value: Any, role: str) -> list[dict]:
+    """A text field as the messages the façade counts (a string is one message)."""
     if isinstance(value, str):
-        return value
+        return [{"role": role, "content": value}]
     if isinstance(value, list):
-        parts = []
-        for item in value:
-            if isinstance(item, str):
-                parts.append(item)
-            elif isinstance(item, dict):
-                parts.append(content_text(item.get("content")))
-        return "\n".join(parts)
-    return ""
+        return [
+            item if isinstance(item, dict) else {"role": role, "content": str(item)}
+            for item in value
+        ]
+    return []
+
+
+def _output_limit(body: dict) -> int:
+    for name in _OUTPUT_LIMITS:
+        value = body.get(name)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return OUTPUT_ALLOWANCE
 
 
 def estimate_request_tokens(request: HttpRequest) -> int:
@@ -45,9 +62,12 @@ def estimate_request_tokens(request: HttpRequest) -> int:
         return 0
     if not isinstance(body, dict):
         return 0
-    texts = [
-        _text_of(body.get("messages")),
-        _text_of(body.get("input")),
-        _text_of(body.get("instructions")),
+    messages = [
+        *_messages_of(body.get("instructions"), "system"),
+        *_messages_of(body.get("messages"), "user"),
+        *_messages_of(body.get("input"), "user"),
     ]
-    return sum(count_tokens(text) for text in texts if text)
+    prompt = count_message_tokens(messages) if messages else 0
+    if request.path.startswith(_ANSWERING_PATHS):
+        return prompt + _output_limit(body)
+    return prompt

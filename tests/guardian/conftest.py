@@ -10,17 +10,17 @@ from tests.guardian.helpers import OwnRedis
 @pytest.fixture(autouse=True)
 def _guardian_clean_state():
     """Each test starts with no cached policy, keys, Redis clients or breaker."""
-    from guardian import auth, pdp, redis_client, services
+    from guardian import pdp, redis_client, selectors, services
 
     pdp.reset()
     redis_client.reset()
-    auth.forget_all_keys()
+    selectors.forget_all_keys()
     services._last_touch.clear()
     services._audit_window[:] = [0.0, 0]
     yield
     pdp.reset()
     redis_client.reset()
-    auth.forget_all_keys()
+    selectors.forget_all_keys()
 
 
 @pytest.fixture

@@ -78,11 +78,11 @@ def guardian_redis_prefix(settings) -> str:
 @pytest.fixture
 def mint_key(request, db, guardian_redis_prefix) -> MintKey:
     """``mint_key(scopes=..., tenant=..., rpm=..., tpm=..., quota=...) -> (plaintext, APIKey)``."""
-    from guardian import auth, services
+    from guardian import selectors, services
     from guardian.models import Tenant
 
     counter = iter(range(1_000_000))
-    auth.forget_all_keys()
+    selectors.forget_all_keys()
 
     def mint(
         scopes: Iterable[str] = ALL,

@@ -70,7 +70,7 @@ def test_it_records_and_replays_an_async_stream(mint_key):
 
 def test_it_charges_tokens_from_an_async_view(mint_key):
     from guardian import ratelimit
-    from guardian.auth import key_principal
+    from guardian.principals import key_principal
 
     _, key = mint_key(scopes=[], tpm=1_000)
     outcome = async_to_sync(ratelimit.acharge_tokens)(key_principal(key), 400)

@@ -94,10 +94,10 @@ class _Clock:
 
 @pytest.fixture
 def monotonic(monkeypatch):
-    from guardian import auth
+    from guardian import selectors
 
     clock = _Clock()
-    monkeypatch.setattr(auth, "clock", clock)
+    monkeypatch.setattr(selectors, "clock", clock)
     monkeypatch.setattr(services, "clock", clock)
     return clock
 

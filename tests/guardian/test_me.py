@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from guardian import ratelimit
-from guardian.auth import key_principal
+from guardian.principals import key_principal
 
 pytestmark = pytest.mark.django_db
 

@@ -12,10 +12,10 @@ from django.core.management import call_command
 from django.test import RequestFactory
 
 from guardian import pdp, services
-from guardian.auth import key_principal
 from guardian.checks import check_policy
 from guardian.models import Denial, PolicyOverride
 from guardian.permissions import require_scope
+from guardian.principals import key_principal
 from lukhas_site.errors import PermissionDenied
 from tests.guardian.helpers import sample
 

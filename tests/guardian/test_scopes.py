@@ -7,9 +7,10 @@ from django.contrib.auth.models import Permission
 from django.middleware.csrf import _get_new_csrf_string
 from django.test import Client, RequestFactory
 
-from guardian.auth import key_principal, user_principal
-from guardian.models import ALL_SCOPES
-from guardian.permissions import require_scope, scope_required
+from guardian import pdp, services
+from guardian.models import ALL_SCOPES, Denial, DenialKind
+from guardian.permissions import authorize_user, require_scope
+from guardian.principals import key_principal, user_principal
 from lukhas_site.errors import AuthenticationFailed, PermissionDenied
 
 pytestmark = pytest.mark.django_db
@@ -81,20 +82,73 @@ def test_it_refuses_a_request_without_a_principal():
         require_scope(request, "ops:read")
 
 
-def test_it_offers_a_decorator_form(mint_key):
-    _, key = mint_key(scopes=["indexes:read"])
+def _plain_request(user, method="post"):
+    """What a board view or an admin action gets: a session user, no ``request.auth``."""
+    request = getattr(RequestFactory(), method)("/board/move")
+    request.user = user
+    return request
 
-    @scope_required("indexes:write")
-    def write_index(request):
-        return "written"
 
-    @scope_required("indexes:read")
-    def read_index(request):
-        return "read"
+def _grant(user, codename, app_label):
+    user.user_permissions.add(
+        Permission.objects.get(codename=codename, content_type__app_label=app_label)
+    )
+    return type(user).objects.get(pk=user.pk)  # drop the permission cache
 
-    assert read_index(_request(key_principal(key))) == "read"
-    with pytest.raises(PermissionDenied, match="indexes:write"):
-        write_index(_request(key_principal(key)))
+
+def test_it_takes_the_session_user_of_a_plain_django_view(alice, charlie):
+    charlie = _grant(charlie, "change_policyoverride", "guardian")
+    request = _plain_request(charlie)
+    principal = require_scope(request, "ops:write", perm="guardian.change_policyoverride")
+    assert principal.kind == "user"
+    assert principal.user == charlie
+    # Without the permission, the scope is not granted (alice is no staff member).
+    with pytest.raises(PermissionDenied, match=r"guardian\.change_policyoverride"):
+        require_scope(_plain_request(alice), "ops:write", perm="guardian.change_policyoverride")
+
+
+def test_it_refuses_an_anonymous_plain_request():
+    from django.contrib.auth.models import AnonymousUser
+
+    with pytest.raises(AuthenticationFailed):
+        require_scope(_plain_request(AnonymousUser()), "ops:read")
+
+
+def test_it_holds_a_kill_switch_against_a_session_user_with_the_permission(bob, charlie, settings):
+    """A board move or an admin action asks the PDP too: the policy's kill switch refuses it."""
+    settings.GUARDIAN_POLICY_REFRESH_SECONDS = 0
+    charlie = _grant(charlie, "change_policyoverride", "guardian")
+    perm = "guardian.change_policyoverride"
+    assert require_scope(_plain_request(charlie), "ops:write", perm=perm)
+    services.policy_override_set(policy=pdp.current().name, kill_switch=True, by=bob)
+    pdp.refresh_if_stale(force=True)
+    with pytest.raises(PermissionDenied, match="kill switch") as refused:
+        require_scope(_plain_request(charlie), "ops:write", perm=perm)
+    assert refused.value.param == "ops:write"
+    denial = Denial.objects.get(user=charlie)
+    assert (denial.kind, denial.reason, denial.action) == (
+        DenialKind.POLICY,
+        "kill_switch",
+        "ops:write",
+    )
+    assert denial.enforced is True
+    assert denial.route == "/board/move"
+    # The same holds for a caller without a request.
+    with pytest.raises(PermissionDenied, match="kill switch"):
+        authorize_user(charlie, "ops:write", perm=perm, route="command:move")
+    assert Denial.objects.filter(user=charlie, route="command:move").exists()
+
+
+def test_it_authorizes_a_user_without_a_request(alice, charlie):
+    assert authorize_user(alice, "ops:read").user == alice
+    with pytest.raises(PermissionDenied, match="ops:write"):
+        authorize_user(alice, "ops:write")
+    charlie = _grant(charlie, "change_policyoverride", "guardian")
+    principal = authorize_user(charlie, "ops:write", perm="guardian.change_policyoverride")
+    assert principal.user == charlie
+    charlie.is_active = False
+    with pytest.raises(AuthenticationFailed):
+        authorize_user(charlie, "ops:read")
 
 
 # --- over HTTP, on Guardian's own operations -----------------------------------------

@@ -14,8 +14,8 @@ import openai
 import pytest
 
 from guardian import ratelimit
-from guardian.auth import key_principal
 from guardian.models import Denial
+from guardian.principals import key_principal
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -32,13 +32,14 @@ def _sdk(site, plaintext: str, *, max_retries: int) -> openai.OpenAI:
 
 
 def test_it_gives_the_sdk_a_429_it_understands_and_retries_after(live_site, mint_key):
-    plaintext, key = mint_key(scopes=[], tpm=600)  # refills 10 tokens a second
+    # /policy, not /me: /me answers whatever the budget, so a key can read it.
+    plaintext, key = mint_key(scopes=["ops:read"], tpm=600)  # refills 10 tokens a second
     site = live_site()
     _warm(site, plaintext)
 
     ratelimit.charge_tokens(key_principal(key), 630)  # 3 s of debt
     with pytest.raises(openai.RateLimitError) as refused:
-        _sdk(site, plaintext, max_retries=0).get("/me", cast_to=dict)
+        _sdk(site, plaintext, max_retries=0).get("/policy", cast_to=dict)
     error = refused.value
     assert error.status_code == 429
     assert error.code == "rate_limit_exceeded"  # /api speaks the ops shape: code, no type
@@ -47,26 +48,25 @@ def test_it_gives_the_sdk_a_429_it_understands_and_retries_after(live_site, mint
     assert "Please try again in" in error.message
 
     # A fresh key (a full bucket of 600) pushed 15 tokens into debt: 1.5 s to wait.
-    plaintext, key = mint_key(scopes=[], tpm=600)
+    plaintext, key = mint_key(scopes=["ops:read"], tpm=600)
     _warm(site, plaintext)
     ratelimit.charge_tokens(key_principal(key), 615)
     started = time.monotonic()
-    me = _sdk(site, plaintext, max_retries=3).get("/me", cast_to=dict)
+    policy = _sdk(site, plaintext, max_retries=3).get("/policy", cast_to=dict)
     elapsed = time.monotonic() - started
-    assert me["principal"] == "api_key"
-    assert me["key"]["prefix"] == key.prefix
+    assert policy["name"] == "production"
     # It waited (about) what retry-after-ms said, not its own exponential default.
     assert 0.5 <= elapsed < 6
 
 
 def test_it_tells_the_sdk_not_to_retry_a_spent_quota_or_a_bad_key(live_site, mint_key):
-    plaintext, key = mint_key(scopes=[], quota=100)
+    plaintext, key = mint_key(scopes=["ops:read"], quota=100)
     site = live_site()
     _warm(site, plaintext)
     ratelimit.charge_tokens(key_principal(key), 100)
     started = time.monotonic()
     with pytest.raises(openai.RateLimitError) as refused:
-        _sdk(site, plaintext, max_retries=5).get("/me", cast_to=dict)
+        _sdk(site, plaintext, max_retries=5).get("/policy", cast_to=dict)
     assert refused.value.code == "insufficient_quota"
     assert refused.value.response.headers["x-should-retry"] == "false"
     assert time.monotonic() - started < 3

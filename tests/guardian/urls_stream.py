@@ -45,6 +45,16 @@ async def astream(request):
 
 
 @csrf_exempt
+def charged(request):
+    """Stands in for a façade operation: it settles what it used (50 tokens)."""
+    from guardian import auth, ratelimit
+
+    calls.append("charged")
+    ratelimit.charge_tokens(getattr(request, auth.PRINCIPAL_ATTR), 50)
+    return HttpResponse(b"{}", content_type="application/json")
+
+
+@csrf_exempt
 def broken(request):
     calls.append("broken")
     return HttpResponse(
@@ -56,5 +66,6 @@ urlpatterns = [
     path("v1/_test/stream", stream),
     path("v1/_test/astream", astream),
     path("v1/_test/broken", broken),
+    path("v1/_test/charged", charged),
     *site_urlpatterns,
 ]
