@@ -67,7 +67,33 @@ def check_production_services(
     return messages
 
 
+def check_metrics_exposure(
+    app_configs: object = None, **kwargs: object
+) -> list[checks.CheckMessage]:
+    """Production /metrics needs a token, or a deliberate LUKHAS_METRICS_PUBLIC=true."""
+    if not settings.PRODUCTION or settings.METRICS_TOKEN:
+        return []
+    if settings.METRICS_PUBLIC:
+        return [
+            checks.Warning(
+                "/metrics answers anonymous scrapes (LUKHAS_METRICS_PUBLIC=true, no token)",
+                hint="Keep /metrics off the public network (nginx: location = /metrics "
+                "{ deny all; }) or set LUKHAS_METRICS_TOKEN.",
+                id="lukhas.W011",
+            )
+        ]
+    return [
+        checks.Warning(
+            "/metrics refuses every scrape: LUKHAS_ENV=production without LUKHAS_METRICS_TOKEN",
+            hint="Set LUKHAS_METRICS_TOKEN and give Prometheus that bearer token, or set "
+            "LUKHAS_METRICS_PUBLIC=true if the network already keeps /metrics private.",
+            id="lukhas.W010",
+        )
+    ]
+
+
 def register() -> None:
     checks.register(check_redis_url)
     checks.register(check_metrics_dir)
     checks.register(check_production_services, checks.Tags.security, deploy=True)
+    checks.register(check_metrics_exposure, checks.Tags.security, deploy=True)

@@ -1,6 +1,6 @@
-"""Request ids, trace ids and HTTP metrics for every response.
+"""Request ids, trace ids, HTTP metrics and JSON errors for every response.
 
-Both middlewares work sync and async, so a streaming async view under
+Every middleware here works sync and async, so a streaming async view under
 uvicorn is not pushed through a thread just to be measured.
 """
 
@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 
 from lukhas_site import metrics
@@ -20,6 +21,17 @@ from lukhas_site.context import (
     new_request_id,
     request_id_var,
     sane_request_id,
+)
+from lukhas_site.edge import too_large
+from lukhas_site.errors import (
+    AuthenticationFailed,
+    InvalidRequest,
+    LukhasError,
+    NotFound,
+    PermissionDenied,
+    RequestTooLarge,
+    render_error,
+    server_error,
 )
 
 access_logger = logging.getLogger("lukhas.access")
@@ -132,3 +144,83 @@ def route_template(request: HttpRequest) -> str:
     if match is None:
         return "<unmatched>"
     return match.route or match.view_name or "<unnamed>"
+
+
+def is_api_path(path: str) -> bool:
+    """``/v1`` and ``/api`` answer JSON errors in their envelope; pages keep HTML."""
+    return path in {"/v1", "/api"} or path.startswith(("/v1/", "/api/"))
+
+
+class ErrorEnvelopeMiddleware(_HybridMiddleware):
+    """Every error under ``/v1`` and ``/api`` is JSON in the path's envelope.
+
+    The API roots render their own errors; what still arrives here as HTML
+    comes from Django around them (a 405 from a method check, the CSRF 403)
+    and is rendered again by :func:`lukhas_site.errors.render_error`. A body
+    declared over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is refused here with the
+    413 before anything reads it: under ASGI the edge guard already did,
+    under WSGI this is the only place.
+    """
+
+    def __call__(self, request: HttpRequest):
+        if self.is_async:
+            return self.__acall__(request)
+        if not is_api_path(request.path):
+            return self.get_response(request)
+        return early_refusal(request) or as_envelope(request, self.get_response(request))
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        if not is_api_path(request.path):
+            return await self.get_response(request)
+        return early_refusal(request) or as_envelope(request, await self.get_response(request))
+
+
+def early_refusal(request: HttpRequest) -> HttpResponseBase | None:
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return render_error(request, InvalidRequest("Content-Length is not a number"))
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    if limit is not None and declared > limit:
+        return render_error(request, too_large(limit, declared=declared))
+    return None
+
+
+# Status → the refusal a client gets when Django (not our code) said no.
+_REFUSALS: dict[int, type[LukhasError]] = {
+    400: InvalidRequest,
+    401: AuthenticationFailed,
+    403: PermissionDenied,
+    404: NotFound,
+    413: RequestTooLarge,
+}
+# Headers that tell the client what to do next; kept on the JSON answer.
+_KEPT_HEADERS = ("Allow", "WWW-Authenticate", "Retry-After")
+
+
+def as_envelope(request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+    """``response`` itself when it is a success or already JSON; else the same error as JSON."""
+    if response.status_code < 400 or response.streaming:
+        return response
+    if response.get("Content-Type", "").startswith("application/json"):
+        return response
+    status = response.status_code
+    headers = {name: response[name] for name in _KEPT_HEADERS if response.has_header(name)}
+    if status == 405:
+        allowed = response.get("Allow", "")
+        refusal = LukhasError(
+            f"{request.method} is not allowed on {request.path}; allowed: {allowed or 'none'}.",
+            status=405,
+            code="method_not_allowed",
+        )
+    elif status >= 500:
+        refusal = server_error(request)
+        refusal.status = status
+    else:
+        kind = _REFUSALS.get(status, LukhasError)
+        refusal = kind(
+            f"{request.method} {request.path} was refused: {status} {response.reason_phrase}.",
+            status=status,
+        )
+    refusal.headers = headers
+    return render_error(request, refusal)

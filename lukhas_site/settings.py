@@ -521,3 +521,28 @@ FACADE_UPSTREAM_MODEL_MAP = dict(
 FACADE_UPSTREAM_TIMEOUT_SECONDS = env_float("LUKHAS_UPSTREAM_TIMEOUT_SECONDS", 30.0)
 # A stream quiet this long gets an SSE comment line (proxies close idle streams).
 FACADE_HEARTBEAT_SECONDS = env_float("LUKHAS_FACADE_HEARTBEAT_SECONDS", 10.0)
+
+# --- HTTP edge limits ---
+# README "Production" lists them with their numbers. The body limit is applied
+# twice on purpose: by the ASGI guard (lukhas_site/edge.py: 413 before the body
+# is read) and by Django itself under WSGI, where the site's
+# ErrorEnvelopeMiddleware answers the same 413. 16 MiB holds the biggest
+# request the /v1 limits allow: 2,048 messages sharing the façade's 1,000,000
+# input characters in the worst JSON encoding (12 bytes per character), about
+# 13.7 MB with maximal names (tests/edges/test_edge_limits.py measures it).
+MAX_BODY_BYTES = env_int("LUKHAS_MAX_BODY_BYTES", 16 * 1024 * 1024)
+if MAX_BODY_BYTES < 1:
+    raise ImproperlyConfigured(f"LUKHAS_MAX_BODY_BYTES={MAX_BODY_BYTES} must be at least 1")
+# Equal, so Django never raises RequestDataTooBig below the guard's limit.
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
+# A body that stops arriving for this long is answered 408 (nginx's client_body_timeout).
+BODY_TIMEOUT = env_float("LUKHAS_BODY_TIMEOUT", 30.0)
+# /metrics without LUKHAS_METRICS_TOKEN: open in development, refused in
+# production unless this says it is public on purpose (lukhas.W010).
+METRICS_PUBLIC = env_bool("LUKHAS_METRICS_PUBLIC", False)
+# Every error under /v1 and /api is JSON: right after the ids and metrics, so
+# its answers carry both. (Probes skip the host check in lukhas_site/edge.py.)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("lukhas_site.middleware.MetricsMiddleware") + 1,
+    "lukhas_site.middleware.ErrorEnvelopeMiddleware",
+)

@@ -15,6 +15,12 @@ admin.site.site_title = "LUKHAS Ops admin"
 admin.site.index_title = "Tasks, agents, keys, policies and schedules"
 admin.site.site_url = "/"
 
+# Django's own refusals: JSON in the envelope under /v1 and /api, HTML on pages.
+handler400 = views.bad_request
+handler403 = views.permission_denied
+handler404 = views.page_not_found
+handler500 = views.server_error_view
+
 urlpatterns = [
     # Probes and scraping: no session, no auth (metrics: optional token).
     path("healthz", views.healthz, name="healthz"),

@@ -1,4 +1,4 @@
-"""Site-level views: health, readiness, metrics, and the shell pages."""
+"""Site-level views: health, readiness, metrics, the shell pages and the error handlers."""
 
 from __future__ import annotations
 
@@ -6,15 +6,28 @@ import hmac
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import DisallowedHost, RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views import defaults
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 
 from lukhas_site import health, metrics
+from lukhas_site.edge import too_large
+from lukhas_site.errors import (
+    AuthenticationFailed,
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+    render_error,
+    server_error,
+)
+from lukhas_site.middleware import is_api_path
 
 
-@require_GET
+# GET and HEAD: probes often use HEAD (it was a 405).
+@require_safe
 @never_cache
 def healthz(request: HttpRequest) -> HttpResponse:
     """Liveness: no I/O at all, so a slow database never gets the process killed."""
@@ -36,7 +49,7 @@ def readiness_payload() -> tuple[dict, bool]:
     )
 
 
-@require_GET
+@require_safe
 @never_cache
 def readyz(request: HttpRequest) -> HttpResponse:
     payload, ready = readiness_payload()
@@ -46,18 +59,32 @@ def readyz(request: HttpRequest) -> HttpResponse:
 @require_GET
 @never_cache
 def metrics_view(request: HttpRequest) -> HttpResponse:
+    """Prometheus text: behind LUKHAS_METRICS_TOKEN, closed in production without one.
+
+    Refusals are in the ops envelope; production needs a token or
+    ``LUKHAS_METRICS_PUBLIC=true`` on purpose (system check lukhas.W010).
+    """
     token = settings.METRICS_TOKEN
     if token:
         supplied = request.headers.get("Authorization", "")
         expected = f"Bearer {token}"
         if not hmac.compare_digest(supplied.encode(), expected.encode()):
-            response = HttpResponse(
-                "metrics need 'Authorization: Bearer <LUKHAS_METRICS_TOKEN>'\n",
-                status=401,
-                content_type="text/plain",
+            return render_error(
+                request,
+                AuthenticationFailed(
+                    "metrics need 'Authorization: Bearer <LUKHAS_METRICS_TOKEN>'",
+                    headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+                ),
             )
-            response["WWW-Authenticate"] = 'Bearer realm="metrics"'
-            return response
+    elif settings.PRODUCTION and not settings.METRICS_PUBLIC:
+        return render_error(
+            request,
+            PermissionDenied(
+                "metrics are closed in production: set LUKHAS_METRICS_TOKEN (and give "
+                "Prometheus the bearer token) or LUKHAS_METRICS_PUBLIC=true on purpose",
+                code="metrics_closed",
+            ),
+        )
     body, content_type = metrics.render_latest()
     return HttpResponse(body, content_type=content_type)
 
@@ -90,3 +117,55 @@ def readiness_fragment(request: HttpRequest) -> HttpResponse:
 @login_required
 def api_docs(request: HttpRequest) -> HttpResponse:
     return render(request, "api_docs.html")
+
+
+# --- Error handlers (lukhas_site/urls.py handler400/403/404/500) -----------
+# Under /v1 and /api Django's own refusals (a bad Host, a body Django itself
+# refused, an unknown route, a crash in a middleware) are JSON in the path's
+# envelope; pages keep Django's HTML pages.
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if not is_api_path(request.path):
+        return defaults.bad_request(request, exception)
+    if isinstance(exception, RequestDataTooBig):
+        declared = request.META.get("CONTENT_LENGTH")
+        return render_error(
+            request,
+            too_large(
+                settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
+                declared=int(declared) if declared and declared.isdigit() else None,
+            ),
+        )
+    if isinstance(exception, DisallowedHost):
+        return render_error(
+            request,
+            InvalidRequest(
+                "The Host header names a host this site does not serve (LUKHAS_ALLOWED_HOSTS).",
+                code="invalid_host",
+            ),
+        )
+    return render_error(
+        request,
+        InvalidRequest(f"The request was refused as malformed ({type(exception).__name__})."),
+    )
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if not is_api_path(request.path):
+        return defaults.permission_denied(request, exception)
+    return render_error(request, PermissionDenied(str(exception) or "Forbidden"))
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if not is_api_path(request.path):
+        return defaults.page_not_found(request, exception)
+    return render_error(
+        request, NotFound(f"Unknown route {request.method} {request.path}.", code="unknown_route")
+    )
+
+
+def server_error_view(request: HttpRequest) -> HttpResponse:
+    if not is_api_path(request.path):
+        return defaults.server_error(request)
+    return render_error(request, server_error(request))

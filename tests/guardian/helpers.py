@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 
+from lukhas_site.serve import uvicorn_edge_args
 from tests.services import REPO, unavailable
 
 
@@ -43,6 +44,8 @@ class LiveSite:
                 str(Path(sys.executable).parent / "uvicorn"),
                 *("lukhas_site.asgi:application", "--host", "127.0.0.1"),
                 *("--port", str(self.port), "--no-access-log"),
+                # The edge limits the Procfile ships (lukhas_site/serve.py).
+                *uvicorn_edge_args(self.env),
             ],
             cwd=REPO,
             env=self.env,

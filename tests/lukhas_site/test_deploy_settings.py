@@ -14,6 +14,7 @@ PRODUCTION_ENV = {
     "LUKHAS_ALLOWED_HOSTS": "ops.lukhas.example",
     "DATABASE_URL": "postgres://lukhas@db.internal:5432/lukhas",
     "REDIS_URL": "redis://cache.internal:6379/0",
+    "LUKHAS_METRICS_TOKEN": "scrape-token-of-the-test",
 }
 
 
@@ -43,6 +44,24 @@ def test_it_warns_when_production_runs_on_embedded_services():
     assert result.returncode != 0
     assert "lukhas.W001" in result.stderr
     assert "lukhas.W002" in result.stderr
+
+
+def test_it_warns_when_production_metrics_have_no_token():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "LUKHAS_METRICS_TOKEN"}
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", **env)
+    assert result.returncode != 0
+    assert "lukhas.W010" in result.stderr
+    assert "/metrics refuses every scrape" in result.stderr
+
+
+def test_it_warns_when_production_metrics_are_public_on_purpose():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "LUKHAS_METRICS_TOKEN"}
+    result = _manage(
+        "check", "--deploy", "--fail-level", "WARNING", LUKHAS_METRICS_PUBLIC="true", **env
+    )
+    assert result.returncode != 0
+    assert "lukhas.W011" in result.stderr
+    assert "lukhas.W010" not in result.stderr
 
 
 def test_it_refuses_production_without_a_secret_key():
