@@ -128,7 +128,9 @@ class OwnPostgres:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def site_env(source: Path, pg: OwnPostgres, redis_url: str, run_id: str, **extra: str) -> dict:
+def site_env(
+    source: Path, pg: OwnPostgres, redis_url: str, run_id: str, var_dir: Path, **extra: str
+) -> dict:
     env = {
         **os.environ,
         "PYTHONPATH": str(source),
@@ -136,7 +138,7 @@ def site_env(source: Path, pg: OwnPostgres, redis_url: str, run_id: str, **extra
         "DATABASE_URL": pg.url(),
         "REDIS_URL": redis_url,
         "LUKHAS_SECRET_KEY": SECRET_KEY,
-        "LUKHAS_VAR_DIR": str(source / "var" / f"edges-{run_id}"),
+        "LUKHAS_VAR_DIR": str(var_dir),
         "LUKHAS_CACHE_PREFIX": f"lukhas-edges-{run_id}",
         "LUKHAS_GUARDIAN_REDIS_PREFIX": f"lukhas-edges-{run_id}:guardian",
         # Every request asks the database for its key: Guardian's key lookup is
@@ -336,7 +338,7 @@ def deploy(source: Path, workdir: Path, redis_url: str) -> Deployment:
     workdir.mkdir(parents=True, exist_ok=True)
     pg = OwnPostgres(workdir / "pg").start()
     try:
-        env = site_env(source, pg, redis_url, run_id)
+        env = site_env(source, pg, redis_url, run_id, workdir / "site-var")
         plaintext = prepare(source, pg, env)
     except BaseException:
         pg.stop()
@@ -433,6 +435,15 @@ class TestBurst:
         assert problems == []
 
 
+def _backends_or_refusal(pg: OwnPostgres) -> str:
+    import psycopg
+
+    try:
+        return str(pg.backends())
+    except psycopg.OperationalError as exc:
+        return f"none to spare, a new client is refused ({str(exc).strip().splitlines()[-1]})"
+
+
 def main() -> None:
     """The burst against any checkout, for before/after figures (see the module docstring)."""
     parser = argparse.ArgumentParser()
@@ -451,12 +462,16 @@ def main() -> None:
         deployment.start_sites(**extra)
         burst = fire(deployment.bases, deployment.plaintext)
         print(f"source={source} pool={args.pool}: {burst.summary()}")
-        by_path = Counter((a.path, a.status) for a in burst.answers)
-        for (path, status), n in sorted(by_path.items()):
-            print(f"  {path} {status}: {n}")
-        print(f"  server connections right after: {deployment.pg.backends()}")
-        time.sleep(10)
-        print(f"  server connections 10 s after: {deployment.pg.backends()}")
+        by_path = Counter(
+            (a.path, a.status, a.headers.get("content-type", "").split(";")[0])
+            for a in burst.answers
+        )
+        for (path, status, kind), n in sorted(by_path.items()):
+            print(f"  {path} {status} {kind}: {n}")
+        finished = time.monotonic()
+        for later in (0, 10, 70):
+            time.sleep(max(0.0, finished + later - time.monotonic()))
+            print(f"  server connections {later} s later: {_backends_or_refusal(deployment.pg)}")
     finally:
         deployment.stop()
         shutil.rmtree(workdir, ignore_errors=True)

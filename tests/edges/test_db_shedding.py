@@ -136,6 +136,30 @@ class TestMiddleware:
         assert dbpool._not_a_crash(record(ValueError("bug"))) is True
 
 
+class TestApiRoots:
+    """A view under /v1 or /api that finds no connection: ninja's handler sheds it too."""
+
+    def test_it_sheds_in_the_roots_own_exception_handler(self):
+        from lukhas_site.api import api, v1
+
+        exc = wrapped(PoolTimeout("couldn't get a connection after 5.00 sec"))
+        rf = RequestFactory()
+        openai = v1.on_exception(rf.get("/v1/models"), exc)
+        assert openai.status_code == 503
+        assert json.loads(openai.content)["error"]["type"] == "server_error"
+        ops = api.on_exception(rf.get("/api/coordination/tasks"), exc)
+        assert ops.status_code == 503
+        assert json.loads(ops.content)["error"]["code"] == "database_busy"
+        assert ops["Retry-After"].isdigit()
+
+    def test_it_still_answers_500_for_a_crash(self):
+        from lukhas_site.api import api
+
+        request = RequestFactory().get("/api/coordination/tasks")
+        request.request_id = "r-1"
+        assert api.on_exception(request, DatabaseError("datatype mismatch")).status_code == 500
+
+
 class TestPoolCheck:
     def entry(self, conn_max_age: int = 0, **pool: object) -> dict:
         options = {"min_size": 2, "max_size": 10, "timeout": 5.0, "max_idle": 60.0}
