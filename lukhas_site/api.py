@@ -20,6 +20,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 
 from guardian.auth import ops_auth, v1_auth
+from lukhas_site.dbpool import exhaustion_reason, unavailable_response
 from lukhas_site.errors import (
     AuthenticationFailed,
     Envelope,
@@ -129,6 +130,9 @@ class LukhasAPI(NinjaAPI):
         return self.render(request, NotFound(str(exc) or "Not found"))
 
     def _on_crash(self, request: HttpRequest, exc: Exception) -> HttpResponse:
+        # No database connection to spare: a temporary 503, not a crash.
+        if reason := exhaustion_reason(exc):
+            return unavailable_response(request, reason)
         logger.exception("unhandled error in %s %s", request.method, request.path)
         return self.render(request, server_error(request))
 

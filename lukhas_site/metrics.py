@@ -15,6 +15,7 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
 )
@@ -53,6 +54,40 @@ celery_task_failures_total = Counter(
     "lukhas_celery_task_failures_total",
     "Celery tasks that raised, by task name and exception type.",
     ["task", "exception"],
+)
+
+# The database pool of each process (PostgreSQL with LUKHAS_DB_POOL): sampled
+# at the end of every request. livesum: the sum over the live processes of a
+# machine is what counts against PostgreSQL's max_connections.
+db_pool_max = Gauge(
+    "lukhas_db_pool_max",
+    "Largest number of connections the pools may open (LUKHAS_DB_POOL_MAX per process).",
+    multiprocess_mode="livesum",
+)
+db_pool_size = Gauge(
+    "lukhas_db_pool_size",
+    "Connections the pools hold open to PostgreSQL (in use or idle).",
+    multiprocess_mode="livesum",
+)
+db_pool_available = Gauge(
+    "lukhas_db_pool_available",
+    "Idle connections ready in the pools.",
+    multiprocess_mode="livesum",
+)
+db_pool_waiting = Gauge(
+    "lukhas_db_pool_waiting",
+    "Requests queued for a connection.",
+    multiprocess_mode="livesum",
+)
+db_pool_timeouts_total = Counter(
+    "lukhas_db_pool_timeouts_total",
+    "Requests that found no pooled connection within LUKHAS_DB_POOL_TIMEOUT (answered 503).",
+)
+db_unavailable_total = Counter(
+    "lukhas_db_unavailable_total",
+    "Requests answered 503 because the database had no connection to spare, by reason "
+    "(pool_timeout, pool_queue_full, server_full).",
+    ["reason"],
 )
 
 

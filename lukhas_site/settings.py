@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "ninja",
     "django_celery_beat",
+    "csp",
     "guardian.apps.GuardianConfig",
     "matriz.apps.MatrizConfig",
     "coordination.apps.CoordinationConfig",
@@ -79,6 +80,11 @@ MIDDLEWARE = [
     # every log line below it knows them.
     "lukhas_site.middleware.RequestContextMiddleware",
     "lukhas_site.middleware.MetricsMiddleware",
+    # Before the shedding below, so the HTML 503 page carries the policy too.
+    "csp.middleware.CSPMiddleware",
+    # Outside everything that touches the database (sessions, auth, Guardian's
+    # key lookup): an exhausted pool or server answers 503 + Retry-After, never 500.
+    "lukhas_site.dbpool.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -115,11 +121,29 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------
 
 DATABASE_URL = env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'lukhas.sqlite3'}"
+_DB_ENGINE = dj_database_url.parse(DATABASE_URL)["ENGINE"]
+# PostgreSQL: each process holds a bounded pool (Django 5.2's psycopg pool), so a
+# burst waits for a connection (LUKHAS_DB_POOL_TIMEOUT) and is then shed with a
+# 503 (lukhas_site.dbpool), instead of opening one connection per in-flight
+# request until the server refuses them all. docs/production-database.md has
+# the arithmetic: processes x LUKHAS_DB_POOL_MAX <= max_connections - reserve.
+DB_POOL = _DB_ENGINE == "django.db.backends.postgresql" and env_bool("LUKHAS_DB_POOL", True)
+DB_POOL_MIN = env_int("LUKHAS_DB_POOL_MIN", 2)
+DB_POOL_MAX = env_int("LUKHAS_DB_POOL_MAX", 10)
+DB_POOL_TIMEOUT_SECONDS = env_float("LUKHAS_DB_POOL_TIMEOUT", 5.0)
+# A connection above MIN idle this long is closed (psycopg closes one per period).
+DB_POOL_MAX_IDLE_SECONDS = env_float("LUKHAS_DB_POOL_MAX_IDLE", 60.0)
+# Requests queued for a connection beyond this are shed at once (0: no bound).
+DB_POOL_MAX_WAITING = env_int("LUKHAS_DB_POOL_MAX_WAITING", 0)
+# What a shed request is told to wait before retrying (Retry-After, seconds).
+DB_RETRY_AFTER_SECONDS = env_int("LUKHAS_DB_RETRY_AFTER", 2)
+# The pool needs CONN_MAX_AGE=0 (a connection goes back to the pool at the end
+# of each request); without a pool, connections are reused for this long.
+# lukhas.E020 refuses a pool with a non-zero LUKHAS_DB_CONN_MAX_AGE.
+DB_CONN_MAX_AGE = env_int("LUKHAS_DB_CONN_MAX_AGE", 0 if DB_POOL or DEBUG else 60)
 DATABASES = {
     "default": dj_database_url.parse(
-        DATABASE_URL,
-        conn_max_age=env_int("LUKHAS_DB_CONN_MAX_AGE", 0 if DEBUG else 60),
-        conn_health_checks=True,
+        DATABASE_URL, conn_max_age=DB_CONN_MAX_AGE, conn_health_checks=True
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -138,6 +162,14 @@ else:
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int(
         "LUKHAS_DB_CONNECT_TIMEOUT", 5
     )
+    if DB_POOL:
+        DATABASES["default"]["OPTIONS"]["pool"] = {
+            "min_size": DB_POOL_MIN,
+            "max_size": DB_POOL_MAX,
+            "timeout": DB_POOL_TIMEOUT_SECONDS,
+            "max_idle": DB_POOL_MAX_IDLE_SECONDS,
+            "max_waiting": DB_POOL_MAX_WAITING,
+        }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -268,6 +300,42 @@ SESSION_COOKIE_SECURE = PRODUCTION
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SECURE = PRODUCTION
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp): no inline script, no eval, nothing
+# from another origin (checked in a browser by tests/edges/test_csp_header.py).
+# Inline styles are allowed where something still writes them, and only there:
+# <style> elements (style-src-elem) because plotly.js inserts its rules while it
+# draws and templates/matriz/index.html has a <style> block; style attributes
+# (style-src-attr) because coordination's admin status badges and the MATRIZ
+# page write style="...". A view that cannot live with this policy relaxes it
+# for itself only, with django-csp's decorators and a comment saying why.
+CONTENT_SECURITY_POLICY_ENABLED = env_bool("LUKHAS_CSP_ENABLED", True)
+_CSP_REPORT_ONLY = env_bool("LUKHAS_CSP_REPORT_ONLY", False)
+_CSP_REPORT_URI = env_str("LUKHAS_CSP_REPORT_URI")
+_CSP_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-elem": ["'self'", "'unsafe-inline'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+    },
+}
+if _CSP_REPORT_URI:
+    _CSP_POLICY["DIRECTIVES"]["report-uri"] = [_CSP_REPORT_URI]
+if not CONTENT_SECURITY_POLICY_ENABLED:
+    MIDDLEWARE.remove("csp.middleware.CSPMiddleware")
+elif _CSP_REPORT_ONLY:
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _CSP_POLICY
+else:
+    CONTENT_SECURITY_POLICY = _CSP_POLICY
 
 # --- Internationalisation ----------------------------------------------------
 
