@@ -181,11 +181,16 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
-else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "socket_connect_timeout": env_float("LUKHAS_BROKER_CONNECT_TIMEOUT", 1.0),
-        "socket_timeout": 5,
-    }
+# Redis as broker: connect once, no reconnect loop (kombu's retries for
+# broker_connection_timeout, 4 s and more), so a publish inside a request
+# fails fast while Redis is down; the worker's consumer reconnects on its own.
+BROKER_REDIS_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": env_float("LUKHAS_BROKER_CONNECT_TIMEOUT", 1.0),
+    "socket_timeout": 5,
+    "max_retries": 0,
+}
+if not CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = dict(BROKER_REDIS_TRANSPORT_OPTIONS)
 
 CELERY_RESULT_BACKEND = env_str("LUKHAS_RESULT_BACKEND") or (
     REDIS_URL or f"file://{VAR_DIR / 'celery-results'}"
