@@ -53,10 +53,10 @@ from matriz.engine.metrics import PrometheusRecorder
 from matriz.engine.orchestrator import Orchestrator, StageSpec
 from matriz.engine.pipeline import build_default_pipeline
 from matriz.engine.router import AdaptiveRouter
-from matriz.engine.router_sim import share, simulate, time_to_share
 from matriz.engine.stages import FunctionNode, QueryContext, Stage, StageResult
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script too
+from benchmarks.router_sim import share, simulate, time_to_share
 from benchmarks.rows import p95, row
 
 DIM = 384

@@ -213,12 +213,16 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
-else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": 3600,
-        "socket_connect_timeout": 2,
-        "socket_timeout": 5,
-    }
+# Redis as broker: connect once, no reconnect loop (kombu's retries for
+# broker_connection_timeout, 4 s and more), so a publish inside a request
+# fails fast while Redis is down; the worker's consumer reconnects on its own.
+BROKER_REDIS_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": env_float("LUKHAS_BROKER_CONNECT_TIMEOUT", 1.0),
+    "socket_timeout": 5,
+    "max_retries": 0,
+}
+if not CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = dict(BROKER_REDIS_TRANSPORT_OPTIONS)
 
 CELERY_RESULT_BACKEND = env_str("LUKHAS_RESULT_BACKEND") or (
     REDIS_URL or f"file://{VAR_DIR / 'celery-results'}"
@@ -234,6 +238,12 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env_int("LUKHAS_TASK_TIME_LIMIT", 600)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30
+# Redis redelivers an unacked message after this: longer than a task may run
+# (or a running task is delivered twice), not much longer (a task whose whole
+# worker died waits this long for its message).
+BROKER_VISIBILITY_TIMEOUT = env_int("LUKHAS_BROKER_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT + 60)
+if not CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = BROKER_VISIBILITY_TIMEOUT
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_SEND_TASK_EVENTS = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -549,11 +559,20 @@ MATRIZ_FOLD_INTERVAL_SECONDS = env_float("LUKHAS_MATRIZ_FOLD_INTERVAL_SECONDS", 
 MATRIZ_FOLD_LOCK_SECONDS = env_int("LUKHAS_MATRIZ_FOLD_LOCK_SECONDS", 900)
 # Deleted memories stay as empty tombstones this long, so processes catch up by delta.
 MATRIZ_TOMBSTONE_TTL_SECONDS = env_int("LUKHAS_MATRIZ_TOMBSTONE_TTL_SECONDS", 86_400)
-# Dreams: their query budget, and when a 'running' dream whose worker died is retried.
+# Dreams: their query budget; a running dream stamps a heartbeat every HEARTBEAT
+# seconds, and the sweep (every SWEEP seconds) re-queues one silent for STALE
+# seconds, at most MAX_ATTEMPTS runs in all. A dream whose worker dies is
+# running again within STALE + SWEEP seconds.
 MATRIZ_DREAM_DEADLINE_MS = env_int("LUKHAS_MATRIZ_DREAM_DEADLINE_MS", 2000)
-MATRIZ_DREAM_STALE_SECONDS = env_int(
-    "LUKHAS_MATRIZ_DREAM_STALE_SECONDS", CELERY_TASK_TIME_LIMIT + 60
-)
+MATRIZ_DREAM_HEARTBEAT_SECONDS = env_float("LUKHAS_MATRIZ_DREAM_HEARTBEAT_SECONDS", 10.0)
+MATRIZ_DREAM_STALE_SECONDS = env_float("LUKHAS_MATRIZ_DREAM_STALE_SECONDS", 60.0)
+MATRIZ_DREAM_SWEEP_SECONDS = env_float("LUKHAS_MATRIZ_DREAM_SWEEP_SECONDS", 30.0)
+MATRIZ_DREAM_MAX_ATTEMPTS = env_int("LUKHAS_MATRIZ_DREAM_MAX_ATTEMPTS", 3)
+if not 0 < MATRIZ_DREAM_HEARTBEAT_SECONDS * 2 <= MATRIZ_DREAM_STALE_SECONDS:
+    raise ImproperlyConfigured(
+        f"LUKHAS_MATRIZ_DREAM_STALE_SECONDS={MATRIZ_DREAM_STALE_SECONDS} must be at least twice "
+        f"LUKHAS_MATRIZ_DREAM_HEARTBEAT_SECONDS={MATRIZ_DREAM_HEARTBEAT_SECONDS}"
+    )
 for _name, _value in {
     "LUKHAS_MATRIZ_DEADLINE_MS": MATRIZ_DEADLINE_MS,
     "LUKHAS_MATRIZ_STAGE_TIMEOUT_MS": MATRIZ_STAGE_TIMEOUT_MS,
@@ -561,6 +580,8 @@ for _name, _value in {
     "LUKHAS_MATRIZ_MAX_BATCH": MATRIZ_MAX_BATCH,
     "LUKHAS_MATRIZ_MAX_TEXT_CHARS": MATRIZ_MAX_TEXT_CHARS,
     "LUKHAS_MATRIZ_DREAM_DEADLINE_MS": MATRIZ_DREAM_DEADLINE_MS,
+    "LUKHAS_MATRIZ_DREAM_MAX_ATTEMPTS": MATRIZ_DREAM_MAX_ATTEMPTS,
+    "LUKHAS_MATRIZ_DREAM_SWEEP_SECONDS": MATRIZ_DREAM_SWEEP_SECONDS,
 }.items():
     if _value < 1:
         raise ImproperlyConfigured(f"{_name}={_value} must be at least 1")
@@ -573,6 +594,12 @@ CELERY_BEAT_SCHEDULE["matriz-fold"] = {
     "task": "matriz.fold_index",
     "schedule": MATRIZ_FOLD_INTERVAL_SECONDS,
     "options": {"expires": max(60.0, MATRIZ_FOLD_INTERVAL_SECONDS / 2)},
+}
+CELERY_BEAT_SCHEDULE["matriz-sweep-dreams"] = {
+    # Re-queues dreams whose worker died; publishes those whose publish failed.
+    "task": "matriz.sweep_dreams",
+    "schedule": MATRIZ_DREAM_SWEEP_SECONDS,
+    "options": {"expires": MATRIZ_DREAM_SWEEP_SECONDS},
 }
 
 # --- Façade ---

@@ -17,6 +17,8 @@ from pathlib import Path
 from django.conf import settings
 
 from coordination.plan_parser import repair_mojibake
+from lukhas_site.errors import NotFound
+from matriz import selectors, services
 
 DEMO_OWNER = "demo"
 DEMO_INDEX = "lukhas-plans"
@@ -90,9 +92,6 @@ def _memory(text: str, source: str, section: str, kind: str, line: int) -> dict:
 
 
 def load_demo_memories(report: Callable[[str], None]) -> str:
-    from lukhas_site.errors import NotFound
-    from matriz import selectors, services
-
     try:
         index = selectors.index_get(owner=DEMO_OWNER, name=DEMO_INDEX)
     except NotFound:

@@ -1,4 +1,4 @@
-"""Memory indexes, their items, folds and dreams: what MATRIZ keeps in the database.
+"""Memory indexes, their items, folds, dreams and stored /v1 responses: MATRIZ's tables.
 
 The database is the record; each process holds the live items of the indexes
 it queries as one numpy matrix (matriz/runtime.py). ``MemoryIndexModel.version``
@@ -212,7 +212,9 @@ class Dream(TimeStampedModel):
     """A background recombination of an index's memories into a narrative.
 
     Submitted and polled through /v1/dreams; the ``matriz.run_dream`` task
-    claims the row and fills in ``narrative``, ``chain`` and ``associations``.
+    claims the row and fills in ``narrative``, ``chain`` and ``associations``,
+    stamping ``heartbeat_at`` while it runs; ``matriz.sweep_dreams`` (beat)
+    re-queues a running dream whose heartbeat stopped.
     """
 
     public_id = models.CharField(max_length=40, unique=True, default=new_dream_id, editable=False)
@@ -233,8 +235,14 @@ class Dream(TimeStampedModel):
     associations = models.JSONField(default=list, blank=True)
     memory_ids = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="runs started")
+    # When the task was handed to the broker (null: never, or its publish failed):
+    # the sweeper publishes a queued dream nobody published.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # Stamped by the running worker every LUKHAS_MATRIZ_DREAM_HEARTBEAT_SECONDS;
+    # a running dream whose heartbeat stopped is re-queued by the sweeper.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     duration_ms = models.FloatField(null=True, blank=True)
 
@@ -257,6 +265,8 @@ class Dream(TimeStampedModel):
             models.Index(fields=["owner", "-created_at"], name="matriz_dream_owner_time_idx"),
             # Claims and the admin's status filter.
             models.Index(fields=["status", "started_at"], name="matriz_dream_status_idx"),
+            # The stale-claim sweep: running dreams by heartbeat.
+            models.Index(fields=["status", "heartbeat_at"], name="matriz_dream_sweep_idx"),
         ]
 
     def __str__(self) -> str:
@@ -267,6 +277,33 @@ class Dream(TimeStampedModel):
         return self.status in DREAM_FINISHED
 
 
-# The /v1 façade's stored responses live in matriz/facade/models.py; imported
-# here so Django registers them with the matriz app (and its migrations).
-from matriz.facade.models import StoredResponse  # noqa: E402, F401
+def new_response_id() -> str:
+    return f"resp_{secrets.token_hex(24)}"
+
+
+class StoredResponse(TimeStampedModel):
+    """One answered ``POST /v1/responses`` with ``store`` true (the default), owner-scoped.
+
+    What ``GET /v1/responses/{id}`` and ``previous_response_id`` read.
+    """
+
+    public_id = models.CharField(max_length=64, unique=True, default=new_response_id)
+    owner = models.CharField(max_length=100, help_text="tenant or key the response belongs to")
+    model = models.CharField(max_length=256)
+    # The conversation as chat messages ({"role", "content"}): the request's
+    # context (previous responses included) followed by this answer.
+    input_messages = models.JSONField(default=list, blank=True)
+    output_text = models.TextField(blank=True)
+    # The Responses API object as it was answered (what GET returns).
+    body = models.JSONField(default=dict)
+
+    class Meta:
+        verbose_name = "stored response"
+        ordering = ["-created_at"]
+        indexes = [
+            # GET /v1/responses/{id} and previous_response_id: by owner and id.
+            models.Index(fields=["owner", "public_id"], name="matriz_resp_owner_id_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.public_id

@@ -7,7 +7,7 @@ would confirm that it exists).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.db.models import QuerySet
@@ -15,7 +15,9 @@ from django.db.models import QuerySet
 from lukhas_site.errors import NotFound
 from matriz import runtime
 from matriz.engine import RecallHit
-from matriz.models import Dream, FoldRecord, MemoryIndexModel, MemoryItemModel
+from matriz.models import Dream, FoldRecord, MemoryIndexModel, MemoryItemModel, StoredResponse
+
+INDEX_ID_PREFIX = "idx_"
 
 
 def index_get(*, owner: str, name: str) -> MemoryIndexModel:
@@ -29,11 +31,21 @@ def index_get(*, owner: str, name: str) -> MemoryIndexModel:
     return index
 
 
-def index_get_by_public_id(*, owner: str, public_id: str) -> MemoryIndexModel:
-    index = MemoryIndexModel.objects.filter(owner=owner, public_id=public_id).first()
-    if index is None:
-        raise NotFound(f"no memory index {public_id!r}", code="index_not_found", param="index")
-    return index
+def index_resolve(*, owner: str, ref: str) -> MemoryIndexModel:
+    """The owner's index by public id (``idx_…``) or by name; 404 for anything else.
+
+    An id is tried first; a name that happens to start with ``idx_`` still resolves.
+    """
+    if ref.startswith(INDEX_ID_PREFIX):
+        found = MemoryIndexModel.objects.filter(owner=owner, public_id=ref).first()
+        if found is not None:
+            return found
+    return index_get(owner=owner, name=ref)
+
+
+def index_by_pk(*, pk: int) -> MemoryIndexModel | None:
+    """An index by primary key (tasks re-fetch what they were given); None once deleted."""
+    return MemoryIndexModel.objects.filter(pk=pk).first()
 
 
 def index_list(*, owner: str | None = None) -> QuerySet[MemoryIndexModel]:
@@ -91,6 +103,26 @@ def item_survivor(*, index: MemoryIndexModel, public_id: str) -> MemoryItemModel
     """The live memory an id lives in: itself, or the survivor it was folded into."""
     item = item_get(index=index, public_id=public_id)
     return item.folded_into if item.folded_into_id is not None else item
+
+
+def item_texts(*, owner: str, names: Sequence[str], ids: Sequence[str]) -> dict[str, str]:
+    """{public id: text} of recalled memories (the ``memories`` of an answer's extension)."""
+    if not ids:
+        return {}
+    rows = MemoryItemModel.objects.filter(
+        index__owner=owner, index__name__in=list(names), public_id__in=list(ids)
+    ).values_list("public_id", "text")
+    return dict(rows)
+
+
+def response_get(*, owner: str, public_id: str, param: str = "response_id") -> StoredResponse:
+    """A stored response of the owner; 404 (naming ``param``) for any other id."""
+    stored = StoredResponse.objects.filter(owner=owner, public_id=public_id).first()
+    if stored is None:
+        raise NotFound(
+            f"No response found with id '{public_id}'.", code="response_not_found", param=param
+        )
+    return stored
 
 
 def fold_records(*, index: MemoryIndexModel) -> QuerySet[FoldRecord]:

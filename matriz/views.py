@@ -10,6 +10,8 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from guardian.auth import ops_auth
+from guardian.permissions import require_scope
 from lukhas_site.errors import AuthenticationFailed, LukhasError, render_error
 from matriz import charts, selectors
 from matriz.forms import TestQueryForm
@@ -93,9 +95,6 @@ def system_plugins(request: HttpRequest) -> HttpResponse:
     Ops data: a dashboard session or an API key with the ``ops:read`` scope,
     decided by Guardian like every /api operation; errors in the /api shape.
     """
-    from guardian.auth import ops_auth
-    from guardian.permissions import require_scope
-
     try:
         principal = ops_auth(request)
         if principal is None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -178,6 +179,8 @@ class Orchestrator:
         self.router = router if router is not None else AdaptiveRouter(clock=clock)
         self.recorder: PipelineRecorder = recorder if recorder is not None else PrometheusRecorder()
         self.breakers: dict[str, CircuitBreaker] = {}
+        self._clock = clock
+        self._breakers_lock = threading.Lock()
         fallbacks = dict(fallbacks or {})
         if breaker_config is not None:
             for spec in self.specs.values():
@@ -192,6 +195,24 @@ class Orchestrator:
                     self.breakers[node.name] = breaker
         if fallbacks:
             raise ValueError(f"fallbacks for nodes without a breaker: {sorted(fallbacks)}")
+
+    def external_breaker(
+        self, name: str, config: BreakerConfig, *, fallback: Any = None
+    ) -> CircuitBreaker:
+        """The breaker of a node that runs outside the six stages (an upstream model).
+
+        Made once per name, watched by this pipeline's recorder and kept in
+        :attr:`breakers`, so it reports ``matriz_breaker_state{node=name}``
+        and is listed beside the stage nodes' breakers; the caller drives it
+        (``acquire_permission`` / ``record_*``) and runs ``fallback`` itself.
+        """
+        with self._breakers_lock:
+            breaker = self.breakers.get(name)
+            if breaker is None:
+                breaker = CircuitBreaker(name, config, clock=self._clock, fallback=fallback)
+                self.recorder.watch_breaker(breaker)
+                self.breakers[name] = breaker
+            return breaker
 
     def nodes(self) -> list[CognitiveNode]:
         return [node for spec in self.specs.values() for node in spec.nodes]

@@ -18,10 +18,17 @@ from asgiref.sync import sync_to_async
 
 from lukhas_site.errors import InvalidRequest
 from matriz import runtime, selectors
+from matriz.engine import ChainLink, LinkStatus, Stage
 from matriz.facade import catalog
 from matriz.facade.tokens import content_text, count_tokens, split_for_stream, truncate_to_tokens
-from matriz.facade.upstream import UpstreamCall, UpstreamFailed, upstream_model_for
-from matriz.models import MemoryIndexModel
+from matriz.facade.upstream import (
+    UpstreamCall,
+    UpstreamFailed,
+    breaker_for,
+    node_name,
+    upstream_model_for,
+)
+from matriz.runtime import QueryPlan
 
 INDEX_SEPARATOR = ","
 NO_INDEX_ANSWER = (
@@ -45,11 +52,7 @@ def resolve_indexes(*, owner: str, refs: Sequence[str]) -> list[str]:
     """Names of the owner's indexes given by name or public id; NotFound for any other."""
     names: list[str] = []
     for ref in refs:
-        if ref.startswith("idx_"):
-            found = MemoryIndexModel.objects.filter(owner=owner, public_id=ref).first()
-            index = found or selectors.index_get(owner=owner, name=ref)
-        else:
-            index = selectors.index_get(owner=owner, name=ref)
+        index = selectors.index_resolve(owner=owner, ref=ref)
         if index.name not in names:
             names.append(index.name)
     return names
@@ -73,6 +76,7 @@ class Turn:
     max_tokens: int | None = None
     options: dict[str, Any] = field(default_factory=dict)  # passed on upstream
     upstream_model: str | None = None
+    plan: QueryPlan | None = None  # the checked MATRIZ query, when there is one to run
 
     @property
     def query(self) -> str:
@@ -105,28 +109,28 @@ def prepare(
             query = turn.query
             if not query.strip():
                 raise InvalidRequest("the conversation has no user text to answer", param="input")
-            runtime.check_text(query, param="input")
+            # The one check of the query text (size, type): the run uses this plan as is.
+            turn.plan = runtime.get_runtime().plan(
+                text=query, indexes=turn.indexes, owner=owner, text_param="input"
+            )
     return turn
 
 
-def _link(
-    node: str,
-    status: str,
-    duration_ms: float,
-    *,
-    error: str | None = None,
-    fallback_for: str | None = None,
-) -> dict[str, Any]:
-    return {
-        "stage": "action",
-        "node": node,
-        "status": status,
-        "duration_ms": round(duration_ms, 3),
-        "memory_ids": [],
-        "error_type": "UpstreamFailed" if error else None,
-        "error_message": error,
-        "fallback_for": fallback_for,
-    }
+def _upstream_link(node: str, duration_ms: float, *, error: str | None = None) -> dict[str, Any]:
+    status = LinkStatus.ERROR if error else LinkStatus.OK
+    return ChainLink(
+        Stage.ACTION,
+        node,
+        status,
+        duration_ms,
+        error_type="UpstreamFailed" if error else None,
+        error_message=error,
+    ).to_dict()
+
+
+def _fallback_link(node: str, fallback: str) -> dict[str, Any]:
+    """The local action answer standing in for ``node`` (its breaker's fallback)."""
+    return ChainLink(Stage.ACTION, fallback, LinkStatus.OK, 0.0, fallback_for=node).to_dict()
 
 
 class AnswerRun:
@@ -161,9 +165,9 @@ class AnswerRun:
         turn = self.turn
         if turn.model == catalog.ECHO_MODEL:
             return turn.query
-        if not turn.indexes:
+        if turn.plan is None:
             return NO_INDEX_ANSWER
-        result = await runtime.arun_query(text=turn.query, indexes=turn.indexes, owner=turn.owner)
+        result = await runtime.get_runtime().arun_plan(turn.plan)
         outcome = result.to_dict()
         self.query_id = outcome["query_id"]
         self.chain = outcome["chain"]
@@ -176,7 +180,7 @@ class AnswerRun:
 
     def _memory_texts(self, memories: list[dict[str, Any]]) -> list[dict[str, Any]]:
         ids = [m["id"] for m in memories]
-        texts = dict(runtime_items(owner=self.turn.owner, names=self.turn.indexes, ids=ids))
+        texts = selectors.item_texts(owner=self.turn.owner, names=self.turn.indexes, ids=ids)
         return [{**m, "text": texts.get(m["id"])} for m in memories]
 
     async def deltas(self) -> AsyncIterator[str]:
@@ -198,7 +202,8 @@ class AnswerRun:
 
     async def _upstream(self, local: str) -> AsyncIterator[str]:
         turn = self.turn
-        node = f"upstream:{turn.upstream_model}"
+        node = node_name(turn.upstream_model or "")
+        breaker = breaker_for(turn.upstream_model or "")
         messages = list(turn.messages)
         if self.memories:
             recalled = "\n".join(f"- {m['text']}" for m in self.memories if m.get("text"))
@@ -206,7 +211,9 @@ class AnswerRun:
         options = dict(turn.options)
         if turn.max_tokens is not None:
             options["max_tokens"] = turn.max_tokens
-        call = UpstreamCall(model=turn.upstream_model or "", messages=messages, options=options)
+        call = UpstreamCall(
+            model=turn.upstream_model or "", messages=messages, options=options, breaker=breaker
+        )
         started = time.perf_counter()
         stream = call.deltas()
         try:
@@ -215,8 +222,9 @@ class AnswerRun:
             first = None
         except UpstreamFailed as exc:
             elapsed = (time.perf_counter() - started) * 1000
-            self.chain.append(_link(node, "error", elapsed, error=str(exc)))
-            self.chain.append(_link("action.local_answer", "ok", 0.0, fallback_for=node))
+            self.chain.append(_upstream_link(node, elapsed, error=str(exc)))
+            fallback = getattr(breaker.fallback, "name", None) or "action.local_answer"
+            self.chain.append(_fallback_link(node, fallback))
             self.status = "degraded"
             text = local
             if turn.max_tokens is not None:
@@ -233,7 +241,7 @@ class AnswerRun:
         self.finish_reason = call.finish_reason
         self.upstream_usage = call.usage
         elapsed = (time.perf_counter() - started) * 1000
-        self.chain.append(_link(node, "ok", elapsed))
+        self.chain.append(_upstream_link(node, elapsed))
 
     async def run(self) -> str:
         async for _ in self.deltas():
@@ -243,15 +251,3 @@ class AnswerRun:
 
 class PipelineFailed(Exception):
     pass
-
-
-def runtime_items(*, owner: str, names: Sequence[str], ids: Sequence[str]) -> list[tuple[str, str]]:
-    """(id, text) of recalled memories, for the ``memories`` of the extension field."""
-    from matriz.models import MemoryItemModel
-
-    if not ids:
-        return []
-    rows = MemoryItemModel.objects.filter(
-        index__owner=owner, index__name__in=list(names), public_id__in=list(ids)
-    ).values_list("public_id", "text")
-    return list(rows)

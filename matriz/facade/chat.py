@@ -11,11 +11,9 @@ from django.conf import settings
 from django.http import HttpRequest, StreamingHttpResponse
 from ninja import Router
 
-from guardian.auth import Principal
-from guardian.ratelimit import acharge_tokens
 from lukhas_site.errors import ServiceUnavailable
 from matriz.facade.answer import AnswerRun, PipelineFailed, prepare
-from matriz.facade.common import OutModel, acaller, new_id, now
+from matriz.facade.common import Caller, OutModel, acaller, new_id, now
 from matriz.facade.schemas import ChatCompletionIn
 from matriz.facade.sse import DONE, encode_event, with_heartbeats
 from matriz.facade.tokens import count_message_tokens
@@ -64,13 +62,13 @@ async def create_chat_completion(
     comma-separated) that ``lukhas-matriz-1`` recalls from; the reasoning
     chain comes back in the ``lukhas`` field (in the last chunk of a stream).
     """
-    principal, owner = await acaller(request, "responses:write")
+    who = await acaller(request, "responses:write")
     messages = [m.model_dump(exclude_none=True) for m in payload.messages]
     options = {name: getattr(payload, name) for name in UPSTREAM_OPTIONS}
     turn = await sync_to_async(prepare)(
         model=payload.model,
         messages=messages,
-        owner=owner,
+        owner=who.owner,
         metadata=payload.metadata,
         max_tokens=payload.output_token_limit,
         options=options,
@@ -80,7 +78,7 @@ async def create_chat_completion(
     completion_id = new_id("chatcmpl")
     if payload.stream:
         include_usage = bool(payload.stream_options and payload.stream_options.include_usage)
-        body = _stream(run, principal, completion_id, payload.model, prompt_tokens, include_usage)
+        body = _stream(run, who, completion_id, payload.model, prompt_tokens, include_usage)
         interval = settings.FACADE_HEARTBEAT_SECONDS
         return StreamingHttpResponse(
             with_heartbeats(body, interval=interval),
@@ -94,7 +92,7 @@ async def create_chat_completion(
             f"MATRIZ could not answer: {exc}", code="pipeline_failed"
         ) from None
     completion_tokens = run.completion_tokens
-    await acharge_tokens(principal, prompt_tokens + completion_tokens)
+    await who.acharge(prompt_tokens + completion_tokens)
     return {
         "id": completion_id,
         "object": "chat.completion",
@@ -116,7 +114,7 @@ async def create_chat_completion(
 
 async def _stream(
     run: AnswerRun,
-    principal: Principal,
+    who: Caller,
     completion_id: str,
     model: str,
     prompt_tokens: int,
@@ -155,7 +153,7 @@ async def _stream(
                 }
             }
         )
-        await acharge_tokens(principal, prompt_tokens + run.completion_tokens)
+        await who.acharge(prompt_tokens + run.completion_tokens)
         return
     yield chunk({}, run.finish_reason, lukhas=run.extension)
     completion_tokens = run.completion_tokens
@@ -172,4 +170,4 @@ async def _stream(
             }
         )
     yield DONE
-    await acharge_tokens(principal, prompt_tokens + completion_tokens)
+    await who.acharge(prompt_tokens + completion_tokens)

@@ -1,10 +1,17 @@
-"""What every façade operation shares: the caller, ids, list pages, output schemas."""
+"""What every façade operation shares: the caller, ids, list pages, output schemas.
+
+:class:`Caller` is the façade's only door to Guardian: :func:`caller` crosses
+it once on the way in (the PDP's scope decision; the middleware already
+authenticated and rate-limited the request) and :meth:`Caller.charge` once
+on the way out (the tokens the answer used).
+"""
 
 from __future__ import annotations
 
 import secrets
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from asgiref.sync import sync_to_async
@@ -14,8 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from guardian.auth import Principal
 from guardian.permissions import require_scope
+from guardian.ratelimit import charge_tokens
 from lukhas_site.errors import NotFound
-from matriz.facade.owner import owner_key
 
 
 class OutModel(BaseModel):
@@ -46,10 +53,36 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(16)}"
 
 
-def caller(request: HttpRequest, scope: str) -> tuple[Principal, str]:
-    """The principal (checked for ``scope``) and its owner key."""
+def owner_key(principal: Principal) -> str:
+    """Whose indexes, dreams and stored responses a caller reaches.
+
+    The tenant's slug for a key of a tenant, else the principal's scope id (``k12``).
+    """
+    tenant = principal.tenant
+    if tenant is not None and tenant.slug:
+        return tenant.slug
+    return principal.scope_id
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is calling, as Guardian let them in: the principal and its owner key."""
+
+    principal: Principal
+    owner: str
+
+    def charge(self, tokens: int) -> None:
+        """The way out: the tokens the answer used, charged to the key (never refuses)."""
+        charge_tokens(self.principal, tokens)
+
+    async def acharge(self, tokens: int) -> None:
+        await sync_to_async(charge_tokens)(self.principal, tokens)
+
+
+def caller(request: HttpRequest, scope: str) -> Caller:
+    """The way in: the request's principal, if the PDP lets it use ``scope``, and its owner."""
     principal = require_scope(request, scope)
-    return principal, owner_key(principal)
+    return Caller(principal=principal, owner=owner_key(principal))
 
 
 acaller = sync_to_async(caller)

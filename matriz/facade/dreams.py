@@ -15,7 +15,6 @@ from pydantic import Field
 
 from matriz import selectors, services
 from matriz.facade.common import ListOut, OutModel, PageParams, caller, page, timestamp
-from matriz.facade.indexes import index_of
 from matriz.facade.schemas import StrictModel
 from matriz.models import Dream
 
@@ -59,8 +58,8 @@ def dream_dict(dream: Dream) -> dict[str, Any]:
 @router.post("/dreams", response=DreamOut, url_name="v1_dreams", operation_id="createDream")
 def create_dream(request: HttpRequest, payload: DreamIn) -> dict:
     """Queue a dream; poll ``GET /v1/dreams/{id}`` until ``succeeded`` or ``failed``."""
-    _, owner = caller(request, "dreams:write")
-    index = index_of(owner, payload.index)
+    owner = caller(request, "dreams:write").owner
+    index = selectors.index_resolve(owner=owner, ref=payload.index)
     dream = services.dream_submit(
         index=index, seed=payload.seed, top_k=payload.top_k, filters=payload.filters
     )
@@ -69,7 +68,7 @@ def create_dream(request: HttpRequest, payload: DreamIn) -> dict:
 
 @router.get("/dreams", response=ListOut, url_name="v1_dreams_list", operation_id="listDreams")
 def list_dreams(request: HttpRequest, params: Query[PageParams]) -> dict:
-    _, owner = caller(request, "dreams:write")
+    owner = caller(request, "dreams:write").owner
     dreams = selectors.dream_list(owner=owner).select_related("index")
     return page(dreams, params, dream_dict)
 
@@ -78,5 +77,5 @@ def list_dreams(request: HttpRequest, params: Query[PageParams]) -> dict:
     "/dreams/{dream_id}", response=DreamOut, url_name="v1_dream", operation_id="retrieveDream"
 )
 def retrieve_dream(request: HttpRequest, dream_id: str) -> dict:
-    _, owner = caller(request, "dreams:write")
+    owner = caller(request, "dreams:write").owner
     return dream_dict(selectors.dream_get(owner=owner, public_id=dream_id))

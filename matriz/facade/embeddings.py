@@ -10,7 +10,6 @@ from django.conf import settings
 from django.http import HttpRequest
 from ninja import Router
 
-from guardian.ratelimit import charge_tokens
 from lukhas_site.errors import InvalidRequest
 from matriz import runtime
 from matriz.facade import catalog
@@ -71,7 +70,7 @@ def encoded(vector: np.ndarray, encoding_format: str) -> list[float] | str:
 )
 def create_embedding(request: HttpRequest, payload: EmbeddingsIn) -> dict:
     """Vectors of ``lukhas-embed-1`` (L2-normalised; base64 is little-endian float32)."""
-    principal, _ = caller(request, "embeddings:write")
+    who = caller(request, "embeddings:write")
     catalog.model_get(payload.model, kind="embedding")
     texts = texts_of(payload)
     native = settings.MATRIZ_EMBEDDING_DIM
@@ -81,7 +80,7 @@ def create_embedding(request: HttpRequest, payload: EmbeddingsIn) -> dict:
         )
     vectors = shaped(runtime.embed_texts(texts), payload.dimensions)
     tokens = sum(count_tokens(text) for text in texts)
-    charge_tokens(principal, tokens)
+    who.charge(tokens)
     return {
         "object": "list",
         "data": [

@@ -79,17 +79,12 @@ def index_dict(index: MemoryIndexModel) -> dict[str, Any]:
 
 
 def index_of(owner: str, ref: str) -> MemoryIndexModel:
-    """The caller's index by id (``idx_…``) or by name; 404 for anything else."""
-    if ref.startswith("idx_"):
-        found = MemoryIndexModel.objects.filter(owner=owner, public_id=ref).first()
-        if found is not None:
-            return found
-    return selectors.index_get(owner=owner, name=ref)
+    return selectors.index_resolve(owner=owner, ref=ref)
 
 
 @router.post("/indexes", response=IndexOut, url_name="v1_indexes", operation_id="createIndex")
 def create_index(request: HttpRequest, payload: IndexIn) -> dict:
-    _, owner = caller(request, "indexes:write")
+    owner = caller(request, "indexes:write").owner
     index = services.index_create(
         owner=owner,
         name=payload.name,
@@ -102,15 +97,15 @@ def create_index(request: HttpRequest, payload: IndexIn) -> dict:
 
 @router.get("/indexes", response=ListOut, url_name="v1_indexes_list", operation_id="listIndexes")
 def list_indexes(request: HttpRequest, params: Query[PageParams]) -> dict:
-    _, owner = caller(request, "indexes:read")
-    return page(MemoryIndexModel.objects.filter(owner=owner), params, index_dict)
+    owner = caller(request, "indexes:read").owner
+    return page(selectors.index_list(owner=owner), params, index_dict)
 
 
 @router.get(
     "/indexes/{index_id}", response=IndexOut, url_name="v1_index", operation_id="retrieveIndex"
 )
 def retrieve_index(request: HttpRequest, index_id: str) -> dict:
-    _, owner = caller(request, "indexes:read")
+    owner = caller(request, "indexes:read").owner
     return index_dict(index_of(owner, index_id))
 
 
@@ -121,7 +116,7 @@ def retrieve_index(request: HttpRequest, index_id: str) -> dict:
     operation_id="deleteIndex",
 )
 def delete_index(request: HttpRequest, index_id: str) -> dict:
-    _, owner = caller(request, "indexes:write")
+    owner = caller(request, "indexes:write").owner
     index = index_of(owner, index_id)
     public_id = index.public_id
     services.index_delete(index=index)
@@ -146,7 +141,7 @@ def item_dict(item: Any) -> dict[str, Any]:
 )
 def add_items(request: HttpRequest, index_id: str, payload: ItemsIn) -> dict:
     """Add or replace memories (``{"text", "id"?, "metadata"?}``), up to the batch limit."""
-    _, owner = caller(request, "indexes:write")
+    owner = caller(request, "indexes:write").owner
     index = index_of(owner, index_id)
     items = [item.model_dump(exclude_none=True) for item in payload.items]
     written = services.items_add(index=index, items=items)
@@ -168,7 +163,7 @@ def add_items(request: HttpRequest, index_id: str, payload: ItemsIn) -> dict:
     operation_id="listIndexItems",
 )
 def list_items(request: HttpRequest, index_id: str, params: Query[PageParams]) -> dict:
-    _, owner = caller(request, "indexes:read")
+    owner = caller(request, "indexes:read").owner
     index = index_of(owner, index_id)
     return page(selectors.items_list(index=index), params, item_dict)
 
@@ -180,7 +175,7 @@ def list_items(request: HttpRequest, index_id: str, params: Query[PageParams]) -
     operation_id="deleteIndexItems",
 )
 def delete_items(request: HttpRequest, index_id: str, payload: ItemsDeleteIn) -> dict:
-    _, owner = caller(request, "indexes:write")
+    owner = caller(request, "indexes:write").owner
     index = index_of(owner, index_id)
     deleted = services.items_delete(index=index, ids=payload.ids)
     return {"object": "index.items.deleted", "index_id": index.public_id, "deleted": deleted}
@@ -194,7 +189,7 @@ def delete_items(request: HttpRequest, index_id: str, payload: ItemsDeleteIn) ->
 )
 def query_index(request: HttpRequest, index_id: str, payload: QueryIn) -> dict:
     """Top-K memories for ``query`` (cosine), with metadata filters (``$eq $ne $in $nin``)."""
-    _, owner = caller(request, "indexes:read")
+    owner = caller(request, "indexes:read").owner
     index = index_of(owner, index_id)
     hits = selectors.index_query(
         index=index,

@@ -7,9 +7,8 @@ from typing import Literal
 from django.http import HttpRequest
 from ninja import Router
 
-from guardian.permissions import require_scope
 from matriz.facade import catalog
-from matriz.facade.common import OutModel
+from matriz.facade.common import OutModel, caller
 
 router = Router()
 
@@ -29,7 +28,7 @@ class ModelListOut(OutModel):
 @router.get("/models", response=ModelListOut, url_name="v1_models", operation_id="listModels")
 def list_models(request: HttpRequest) -> dict:
     """The models of this server: MATRIZ, the echo model, the embedder and upstream models."""
-    require_scope(request, "models:read")
+    caller(request, "models:read")
     return {"object": "list", "data": [card.to_dict() for card in catalog.all_models()]}
 
 
@@ -37,5 +36,5 @@ def list_models(request: HttpRequest) -> dict:
     "/models/{model_id}", response=ModelOut, url_name="v1_model", operation_id="retrieveModel"
 )
 def retrieve_model(request: HttpRequest, model_id: str) -> dict:
-    require_scope(request, "models:read")
+    caller(request, "models:read")
     return catalog.model_get(model_id, param="model").to_dict()

@@ -20,15 +20,14 @@ from django.conf import settings
 from django.http import HttpRequest, StreamingHttpResponse
 from ninja import Router
 
-from guardian.auth import Principal
-from guardian.ratelimit import acharge_tokens
-from lukhas_site.errors import InvalidRequest, NotFound
+from lukhas_site.errors import InvalidRequest
+from matriz import selectors, services
 from matriz.facade.answer import AnswerRun, PipelineFailed, Turn, prepare
-from matriz.facade.common import OutModel, acaller, caller, new_id, now
-from matriz.facade.models import StoredResponse, new_response_id
+from matriz.facade.common import Caller, OutModel, acaller, caller, new_id, now
 from matriz.facade.schemas import ResponseCreateIn
 from matriz.facade.sse import encode_event, with_heartbeats
 from matriz.facade.tokens import content_text, count_message_tokens
+from matriz.models import new_response_id
 
 log = logging.getLogger(__name__)
 router = Router()
@@ -43,17 +42,6 @@ class ResponseOut(OutModel):
     output: list[dict[str, Any]]
     usage: dict[str, Any] | None = None
     lukhas: dict[str, Any] | None = None
-
-
-def stored_get(*, owner: str, public_id: str) -> StoredResponse:
-    stored = StoredResponse.objects.filter(owner=owner, public_id=public_id).first()
-    if stored is None:
-        raise NotFound(
-            f"No response found with id '{public_id}'.",
-            code="response_not_found",
-            param="previous_response_id",
-        )
-    return stored
 
 
 def input_messages(payload: ResponseCreateIn) -> list[dict[str, Any]]:
@@ -78,9 +66,10 @@ def context(payload: ResponseCreateIn, owner: str) -> tuple[list[dict], list[dic
     """(conversation to answer, what to store): previous response, instructions, input."""
     history: list[dict[str, Any]] = []
     if payload.previous_response_id:
-        history = list(
-            stored_get(owner=owner, public_id=payload.previous_response_id).input_messages
+        previous = selectors.response_get(
+            owner=owner, public_id=payload.previous_response_id, param="previous_response_id"
         )
+        history = list(previous.input_messages)
     conversation = history + input_messages(payload)
     answered = list(conversation)
     if payload.instructions:
@@ -156,11 +145,11 @@ def _store(
 ) -> None:
     if not payload.store:
         return
-    StoredResponse.objects.create(
+    services.response_store(
         public_id=body["id"],
         owner=owner,
         model=payload.model,
-        input_messages=[*conversation, {"role": "assistant", "content": text}],
+        conversation=conversation,
         output_text=text,
         body=body,
     )
@@ -195,12 +184,12 @@ async def create_response(
     ``metadata.indexes`` names the caller's memory indexes (names or ids,
     comma-separated); the reasoning chain is in the ``lukhas`` field.
     """
-    principal, owner = await acaller(request, "responses:write")
-    turn, answered, conversation = await sync_to_async(_prepare)(payload, owner)
+    who = await acaller(request, "responses:write")
+    turn, answered, conversation = await sync_to_async(_prepare)(payload, who.owner)
     run = AnswerRun(turn)
     input_tokens = count_message_tokens(answered)
     if payload.stream:
-        events = _stream(payload, run, principal, owner, conversation, input_tokens)
+        events = _stream(payload, run, who, conversation, input_tokens)
         return StreamingHttpResponse(
             with_heartbeats(events, interval=settings.FACADE_HEARTBEAT_SECONDS),
             content_type="text/event-stream",
@@ -230,16 +219,15 @@ async def create_response(
         usage=usage,
         extension=run.extension,
     )
-    await astore(payload, owner, conversation, body, text)
-    await acharge_tokens(principal, usage["total_tokens"])
+    await astore(payload, who.owner, conversation, body, text)
+    await who.acharge(usage["total_tokens"])
     return body
 
 
 async def _stream(
     payload: ResponseCreateIn,
     run: AnswerRun,
-    principal: Principal,
-    owner: str,
+    who: Caller,
     conversation: list[dict],
     input_tokens: int,
 ) -> AsyncIterator[bytes]:
@@ -283,7 +271,7 @@ async def _stream(
             "response.failed",
             response=snapshot("failed", [], error=error, extension=run.extension),
         )
-        await acharge_tokens(principal, input_tokens + run.completion_tokens)
+        await who.acharge(input_tokens + run.completion_tokens)
         return
     text = run.text
     part = {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
@@ -293,9 +281,9 @@ async def _stream(
     yield event("response.output_item.done", output_index=0, item=item)
     usage = usage_of(input_tokens, run.completion_tokens)
     body = snapshot("completed", [item], usage=usage, extension=run.extension)
-    await astore(payload, owner, conversation, body, text)
+    await astore(payload, who.owner, conversation, body, text)
     yield event("response.completed", response=body)
-    await acharge_tokens(principal, usage["total_tokens"])
+    await who.acharge(usage["total_tokens"])
 
 
 @router.get(
@@ -306,12 +294,5 @@ async def _stream(
 )
 def retrieve_response(request: HttpRequest, response_id: str) -> dict:
     """A stored response of the caller (``store`` was not false)."""
-    _, owner = caller(request, "models:read")
-    stored = StoredResponse.objects.filter(owner=owner, public_id=response_id).first()
-    if stored is None:
-        raise NotFound(
-            f"No response found with id '{response_id}'.",
-            code="response_not_found",
-            param="response_id",
-        )
-    return stored.body
+    owner = caller(request, "models:read").owner
+    return selectors.response_get(owner=owner, public_id=response_id).body

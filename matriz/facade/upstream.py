@@ -2,15 +2,22 @@
 
 With ``LUKHAS_UPSTREAM_BASE_URL`` set, a model of ``LUKHAS_UPSTREAM_MODEL_MAP``
 (``lukhas-matriz-1=gpt-4o-mini``) is answered by that server's
-``/chat/completions`` (streams passed through as they come), behind one
-circuit breaker per upstream model. Any failure — refused by the breaker,
-connection error, a non-2xx status, a malformed answer — raises
-:class:`UpstreamFailed` before the first delta, so the caller can answer
-locally and say so in the reasoning chain.
+``/chat/completions`` (streams passed through as they come). Each upstream
+model is a node the engine knows: its circuit breaker is made by the
+process's pipeline (:meth:`Orchestrator.external_breaker`), so it reports
+``matriz_breaker_state{node="upstream:<model>"}`` and is listed by
+/system/plugins, with the local action node as its fallback. Any failure —
+refused by the breaker, connection error, a non-2xx status, a malformed
+answer — raises :class:`UpstreamFailed` before the first delta, so the
+caller can answer locally and say so in the reasoning chain.
+
+One pooled ``httpx.AsyncClient`` per process (per event loop: under uvicorn
+that is one) keeps connections to the upstream alive between requests.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -21,10 +28,10 @@ from typing import Any
 import httpx
 from django.conf import settings
 
-from matriz.engine.breaker import BreakerConfig, CircuitBreaker
+from matriz import runtime
+from matriz.engine import BreakerConfig, CircuitBreaker, Stage
 
-_breakers: dict[str, CircuitBreaker] = {}
-_breakers_lock = threading.Lock()
+UPSTREAM_NODE_PREFIX = "upstream:"
 
 
 class UpstreamFailed(Exception):
@@ -43,28 +50,58 @@ def upstream_model_for(model: str) -> str | None:
     return None
 
 
+def node_name(upstream_model: str) -> str:
+    return f"{UPSTREAM_NODE_PREFIX}{upstream_model}"
+
+
 def breaker_for(upstream_model: str) -> CircuitBreaker:
-    name = f"upstream:{upstream_model}"
-    with _breakers_lock:
-        breaker = _breakers.get(name)
-        if breaker is None:
-            breaker = CircuitBreaker(
-                name,
-                BreakerConfig(
-                    failure_rate_threshold=settings.MATRIZ_BREAKER_FAILURE_RATE,
-                    sliding_window_size=settings.MATRIZ_BREAKER_WINDOW,
-                    minimum_number_of_calls=settings.MATRIZ_BREAKER_MIN_CALLS,
-                    wait_duration_in_open_s=settings.MATRIZ_BREAKER_OPEN_SECONDS,
-                    slow_call_duration_s=max(1.0, settings.FACADE_UPSTREAM_TIMEOUT_SECONDS),
-                ),
-            )
-            _breakers[name] = breaker
-        return breaker
+    """The upstream model's breaker, registered with this process's pipeline."""
+    orchestrator = runtime.get_runtime().orchestrator()
+    action_nodes = orchestrator.specs[Stage.ACTION].nodes
+    return orchestrator.external_breaker(
+        node_name(upstream_model),
+        BreakerConfig(
+            failure_rate_threshold=settings.MATRIZ_BREAKER_FAILURE_RATE,
+            sliding_window_size=settings.MATRIZ_BREAKER_WINDOW,
+            minimum_number_of_calls=settings.MATRIZ_BREAKER_MIN_CALLS,
+            wait_duration_in_open_s=settings.MATRIZ_BREAKER_OPEN_SECONDS,
+            slow_call_duration_s=max(1.0, settings.FACADE_UPSTREAM_TIMEOUT_SECONDS),
+        ),
+        fallback=action_nodes[0] if action_nodes else None,
+    )
 
 
-def reset_breakers() -> None:
-    with _breakers_lock:
-        _breakers.clear()
+class _ClientPool:
+    """One ``httpx.AsyncClient`` for the process's event loop.
+
+    A client's pooled connections belong to the loop that opened them, so a
+    new loop (a test's ``async_to_sync``) gets a new client; under uvicorn
+    there is one loop per process, hence one client.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._client: httpx.AsyncClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def get(self) -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            if self._client is None or self._loop is not loop or self._client.is_closed:
+                self._client = httpx.AsyncClient(
+                    limits=httpx.Limits(max_connections=100, max_keepalive_connections=20)
+                )
+                self._loop = loop
+            return self._client
+
+    async def aclose(self) -> None:
+        with self._lock:
+            client, self._client, self._loop = self._client, None, None
+        if client is not None:
+            await client.aclose()
+
+
+clients = _ClientPool()
 
 
 @dataclass(slots=True)
@@ -74,6 +111,7 @@ class UpstreamCall:
     model: str
     messages: list[dict[str, Any]]
     options: dict[str, Any] = field(default_factory=dict)
+    breaker: CircuitBreaker | None = None  # default: the model's, from the pipeline
     finish_reason: str = "stop"
     usage: dict[str, Any] | None = None
 
@@ -92,7 +130,7 @@ class UpstreamCall:
 
     async def deltas(self) -> AsyncIterator[str]:
         """The answer's text as it comes. Raises UpstreamFailed if nothing usable came."""
-        breaker = breaker_for(self.model)
+        breaker = self.breaker if self.breaker is not None else breaker_for(self.model)
         if not breaker.acquire_permission():
             raise UpstreamFailed(f"circuit breaker {breaker.name!r} is open")
         started = time.perf_counter()
@@ -100,10 +138,10 @@ class UpstreamCall:
         url, headers, body = self._request()
         try:
             timeout = httpx.Timeout(settings.FACADE_UPSTREAM_TIMEOUT_SECONDS)
-            async with (
-                httpx.AsyncClient(timeout=timeout) as client,
-                client.stream("POST", url, headers=headers, json=body) as response,
-            ):
+            client = clients.get()
+            async with client.stream(
+                "POST", url, headers=headers, json=body, timeout=timeout
+            ) as response:
                 if response.status_code >= 300:
                     raise UpstreamFailed(f"upstream answered HTTP {response.status_code}")
                 async for delta in self._parse(response):

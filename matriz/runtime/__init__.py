@@ -35,6 +35,7 @@ the hits by score.
 
 from matriz.runtime.core import (
     MatrizRuntime,
+    QueryPlan,
     arun_query,
     get_runtime,
     reset_runtime,
@@ -56,6 +57,7 @@ __all__ = [
     "LoadedIndex",
     "MatrizRuntime",
     "NodeBuild",
+    "QueryPlan",
     "RuntimeStoreView",
     "arun_query",
     "check_text",

@@ -6,6 +6,7 @@ import asyncio
 import contextvars
 import threading
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -30,6 +31,18 @@ from matriz.runtime.validation import (
     index_names,
     validate_filters,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class QueryPlan:
+    """A query whose arguments were checked: what to run, over which of the owner's indexes."""
+
+    text: str
+    owner: str
+    names: tuple[str, ...]
+    params: dict[str, Any]
+    deadline_s: float | None
+    query_id: str | None = None
 
 
 class MatrizRuntime:
@@ -80,15 +93,64 @@ class MatrizRuntime:
 
     @staticmethod
     def _plan(
-        text: Any, indexes: Any, deadline_ms: Any, top_k: Any, filters: Any
+        text: Any, indexes: Any, deadline_ms: Any, top_k: Any, filters: Any, text_param: str
     ) -> tuple[list[str], dict[str, Any], float | None]:
-        check_text(text, param="text")
+        check_text(text, param=text_param)
         names = index_names(indexes)
         params: dict[str, Any] = {"top_k": check_top_k(top_k)}
         checked = validate_filters(filters)
         if checked:
             params["filters"] = checked
         return names, params, check_deadline_ms(deadline_ms)
+
+    def plan(
+        self,
+        *,
+        text: str,
+        indexes: Sequence[str | MemoryIndexModel],
+        owner: str,
+        deadline_ms: float | None = None,
+        top_k: int | None = None,
+        filters: Mapping[str, Any] | None = None,
+        query_id: str | None = None,
+        text_param: str = "text",
+    ) -> QueryPlan:
+        """A query's arguments checked once (InvalidRequest naming ``text_param``), ready to run.
+
+        The façade plans before a stream starts, so a bad query is a 400
+        rather than an error inside the stream, and runs the plan later.
+        """
+        names, params, deadline_s = self._plan(
+            text, indexes, deadline_ms, top_k, filters, text_param
+        )
+        return QueryPlan(
+            text=text,
+            owner=owner,
+            names=tuple(names),
+            params=params,
+            deadline_s=deadline_s,
+            query_id=query_id,
+        )
+
+    def run_plan(self, plan: QueryPlan) -> QueryResult:
+        runner = self._runner()
+        keys = self.sync(plan.owner, plan.names)
+        coroutine = self._run_keys(plan, keys)
+        # The caller's context (request id, current span) must reach the pipeline's spans.
+        return runner.run(coroutine, context=contextvars.copy_context())
+
+    async def arun_plan(self, plan: QueryPlan) -> QueryResult:
+        keys = await sync_to_async(self.sync)(plan.owner, plan.names)
+        return await self._run_keys(plan, keys)
+
+    def _run_keys(self, plan: QueryPlan, keys: Sequence[str]) -> Any:
+        return self.orchestrator().run(
+            plan.text,
+            index=",".join(keys),
+            params=plan.params,
+            deadline_s=plan.deadline_s,
+            query_id=plan.query_id,
+        )
 
     def run_query(
         self,
@@ -101,14 +163,17 @@ class MatrizRuntime:
         filters: Mapping[str, Any] | None = None,
         query_id: str | None = None,
     ) -> QueryResult:
-        runner = self._runner()
-        names, params, deadline_s = self._plan(text, indexes, deadline_ms, top_k, filters)
-        keys = self.sync(owner, names)
-        coroutine = self.orchestrator().run(
-            text, index=",".join(keys), params=params, deadline_s=deadline_s, query_id=query_id
+        return self.run_plan(
+            self.plan(
+                text=text,
+                indexes=indexes,
+                owner=owner,
+                deadline_ms=deadline_ms,
+                top_k=top_k,
+                filters=filters,
+                query_id=query_id,
+            )
         )
-        # The caller's context (request id, current span) must reach the pipeline's spans.
-        return runner.run(coroutine, context=contextvars.copy_context())
 
     async def arun_query(
         self,
@@ -121,10 +186,16 @@ class MatrizRuntime:
         filters: Mapping[str, Any] | None = None,
         query_id: str | None = None,
     ) -> QueryResult:
-        names, params, deadline_s = self._plan(text, indexes, deadline_ms, top_k, filters)
-        keys = await sync_to_async(self.sync)(owner, names)
-        return await self.orchestrator().run(
-            text, index=",".join(keys), params=params, deadline_s=deadline_s, query_id=query_id
+        return await self.arun_plan(
+            self.plan(
+                text=text,
+                indexes=indexes,
+                owner=owner,
+                deadline_ms=deadline_ms,
+                top_k=top_k,
+                filters=filters,
+                query_id=query_id,
+            )
         )
 
     def recall(
@@ -138,7 +209,7 @@ class MatrizRuntime:
         min_score: float | None = None,
     ) -> list[RecallHit]:
         """Top-K memories only (no pipeline): the search endpoint and the dream's associations."""
-        names, params, _ = self._plan(text, indexes, None, top_k, filters)
+        names, params, _ = self._plan(text, indexes, None, top_k, filters, "text")
         keys = self.sync(owner, names)
         return self.store.recall(
             ",".join(keys),

@@ -15,24 +15,38 @@ through here, so the rules hold whoever asks:
 - folding keeps every id: absorbed rows stay, with ``folded_into`` pointing at
   their (live) survivor, and the FoldRecord lists what went where;
 - a dream is claimed atomically (``UPDATE ... WHERE status='queued'``), so a
-  redelivered task never runs it twice; one whose worker died is claimed again
-  after LUKHAS_MATRIZ_DREAM_STALE_SECONDS.
+  redelivered task never runs it twice; it stamps a heartbeat while it runs,
+  and the beat sweep re-queues one whose heartbeat is older than
+  LUKHAS_MATRIZ_DREAM_STALE_SECONDS (its worker died), at most
+  LUKHAS_MATRIZ_DREAM_MAX_ATTEMPTS runs in all (services/claims.py);
+- tasks are published by name (``current_app.send_task``) after commit:
+  services never import the tasks module.
 
 Refusals raise the site's exceptions (InvalidRequest 400, NotFound 404,
 Conflict 409) with a message that says what to fix.
 """
 
-from matriz.services.dreams import DreamFailed, DreamOutcome, dream_run, dream_submit
+from matriz.services.dreams import (
+    DreamFailed,
+    DreamOutcome,
+    dream_publish,
+    dream_run,
+    dream_submit,
+    dreams_sweep,
+)
 from matriz.services.folding import fold_due, fold_index, fold_lock_key
 from matriz.services.indexes import index_create, index_delete
 from matriz.services.items import ItemsWritten, items_add, items_delete
+from matriz.services.responses import response_store
 
 __all__ = [
     "DreamFailed",
     "DreamOutcome",
     "ItemsWritten",
+    "dream_publish",
     "dream_run",
     "dream_submit",
+    "dreams_sweep",
     "fold_due",
     "fold_index",
     "fold_lock_key",
@@ -40,4 +54,5 @@ __all__ = [
     "index_delete",
     "items_add",
     "items_delete",
+    "response_store",
 ]

@@ -1,4 +1,13 @@
-"""Dreams: submitted after commit, claimed atomically, run through the pipeline."""
+"""Dreams: published after commit, claimed atomically, kept alive by a heartbeat, swept.
+
+A dream is a row first and a Celery message second: the row is committed,
+then ``matriz.run_dream`` is published with a short, non-retrying publish so
+a request never hangs on a broker that is down (it answers 503 and the
+queued row waits for the sweep). A worker claims the row with one
+conditional UPDATE and stamps ``heartbeat_at`` while it runs;
+:func:`dreams_sweep` (beat) re-queues a running dream whose heartbeat
+stopped — its worker was killed — and publishes queued dreams nobody did.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +19,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
-from lukhas_site.errors import InvalidRequest, LukhasError, NotFound
+from lukhas_site.errors import InvalidRequest, LukhasError, NotFound, ServiceUnavailable
 from matriz import metrics, runtime
 from matriz.engine import Stage
 from matriz.models import (
@@ -23,10 +33,45 @@ from matriz.models import (
     DreamStatus,
     MemoryIndexModel,
 )
+from matriz.services.claims import ClaimSpec, Heartbeat, SweepReport, claims_publish, claims_sweep
 
 log = logging.getLogger(__name__)
 
 MAX_DREAM_TOP_K = 50
+RUN_DREAM_TASK = "matriz.run_dream"
+DREAM_CLAIMS = ClaimSpec(
+    model=Dream,
+    queued=DreamStatus.QUEUED,
+    running=DreamStatus.RUNNING,
+    failed=DreamStatus.FAILED,
+    requeue_fields={"started_at": None},
+)
+
+
+def dream_publish(dream_id: int) -> None:
+    """Hand ``matriz.run_dream`` to the broker once, quickly; raises if the broker refuses.
+
+    No publish retries (kombu's default retries for seconds) and no result
+    subscription (the row is the record, so the result backend is not
+    touched): with Redis down this fails within the connect timeout.
+    """
+    current_app.send_task(
+        RUN_DREAM_TASK,
+        args=[dream_id],
+        retry=False,
+        ignore_result=True,
+    )
+
+
+def _publish_or_503(dream_id: int) -> None:
+    if claims_publish(spec=DREAM_CLAIMS, pk=dream_id, publish=dream_publish):
+        return
+    raise ServiceUnavailable(
+        "The dream was saved but could not be queued: the task broker is unreachable. "
+        "It will be queued automatically once the broker is back; poll GET /v1/dreams/{id}.",
+        code="broker_unavailable",
+        headers={"Retry-After": str(int(max(1, settings.MATRIZ_DREAM_SWEEP_SECONDS)))},
+    )
 
 
 def dream_submit(
@@ -36,7 +81,11 @@ def dream_submit(
     top_k: int | None = None,
     filters: Mapping[str, Any] | None = None,
 ) -> Dream:
-    """Queue a dream over ``index`` seeded by ``seed``; a worker runs it after commit."""
+    """Queue a dream over ``index`` seeded by ``seed``; a worker runs it after commit.
+
+    Raises ServiceUnavailable (after the commit: the row stays queued, the
+    sweep publishes it) when the broker does not take the message.
+    """
     runtime.check_text(seed, param="seed")
     if top_k is not None and (
         isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= MAX_DREAM_TOP_K
@@ -48,16 +97,30 @@ def dream_submit(
     checked = runtime.validate_filters(filters)
     if checked:
         params["filters"] = checked
-    from matriz import tasks
-
     with transaction.atomic():
         if not MemoryIndexModel.objects.filter(pk=index.pk).exists():
             raise NotFound("this memory index was deleted", code="index_not_found")
         dream = Dream.objects.create(
             owner=index.owner, index=index, index_name=index.name, seed=seed, params=params
         )
-        tasks.run_dream.delay_on_commit(dream.pk)
+        pk = dream.pk
+        transaction.on_commit(lambda: _publish_or_503(pk))
     return dream
+
+
+def dreams_sweep() -> SweepReport:
+    """Re-queue dreams whose worker died, fail those out of attempts, publish the unpublished."""
+    now = timezone.now()
+    report = claims_sweep(
+        spec=DREAM_CLAIMS,
+        stale_before=now - timedelta(seconds=settings.MATRIZ_DREAM_STALE_SECONDS),
+        lost_before=now - timedelta(seconds=settings.BROKER_VISIBILITY_TIMEOUT),
+        max_attempts=settings.MATRIZ_DREAM_MAX_ATTEMPTS,
+        publish=dream_publish,
+    )
+    for _ in report.failed:
+        metrics.DREAMS_TOTAL.labels(DreamStatus.FAILED.value).inc()
+    return report
 
 
 class DreamFailed(Exception):
@@ -78,39 +141,44 @@ class DreamOutcome:
 def dream_run(*, dream_id: int) -> Dream | None:
     """Claim and run a dream; None when it is not this caller's to run (done, or running).
 
-    The claim is one conditional UPDATE, so two workers handed the same task
-    (acks_late redelivery) cannot both run it. The result is written only if
-    the row is still this attempt's, so a run that outlived its stale timeout
-    cannot overwrite the run that replaced it.
+    The claim is one conditional UPDATE of a queued row, so two workers
+    handed the same task (acks_late redelivery, a sweep's re-publish) cannot
+    both run it; a running dream is never claimed here — if its worker died,
+    the sweep re-queues it once its heartbeat is stale. The result is
+    written only if the row is still this attempt's, so a run that outlived
+    its heartbeat cannot overwrite the run that replaced it.
     """
     now = timezone.now()
-    stale_before = now - timedelta(seconds=settings.MATRIZ_DREAM_STALE_SECONDS)
-    claimed = (
-        Dream.objects.filter(pk=dream_id)
-        .filter(
-            Q(status=DreamStatus.QUEUED)
-            | Q(status=DreamStatus.RUNNING, started_at__lt=stale_before)
-        )
-        .update(
-            status=DreamStatus.RUNNING, started_at=now, attempts=F("attempts") + 1, updated_at=now
-        )
+    claimed = Dream.objects.filter(pk=dream_id, status=DreamStatus.QUEUED).update(
+        status=DreamStatus.RUNNING,
+        started_at=now,
+        heartbeat_at=now,
+        attempts=F("attempts") + 1,
+        updated_at=now,
     )
     if claimed != 1:
         log.info("dream %s not claimed: already running or finished", dream_id)
         return None
     dream = Dream.objects.select_related("index").get(pk=dream_id)
+    log.info("dream %s claimed (attempt %d)", dream.public_id, dream.attempts)
     started = time.perf_counter()
-    try:
-        outcome = _dream(dream)
-    except DreamFailed as exc:
-        _dream_finish(dream, started, error=exc.message, chain=exc.chain)
-    except LukhasError as exc:
-        _dream_finish(dream, started, error=exc.message)
-    except Exception as exc:
-        _dream_finish(dream, started, error=f"{type(exc).__name__}: {exc}")
-        raise
-    else:
-        _dream_finish(dream, started, outcome=outcome)
+    with Heartbeat(
+        spec=DREAM_CLAIMS,
+        pk=dream.pk,
+        every=settings.MATRIZ_DREAM_HEARTBEAT_SECONDS,
+        guard={"attempts": dream.attempts},
+    ):
+        try:
+            outcome = _dream(dream)
+        except DreamFailed as exc:
+            _dream_finish(dream, started, error=exc.message, chain=exc.chain)
+        except LukhasError as exc:
+            _dream_finish(dream, started, error=exc.message)
+        except Exception as exc:
+            _dream_finish(dream, started, error=f"{type(exc).__name__}: {exc}")
+            raise
+        else:
+            _dream_finish(dream, started, outcome=outcome)
     dream.refresh_from_db()
     return dream
 
@@ -146,9 +214,14 @@ def _dream_finish(
         written = Dream.objects.filter(
             pk=dream.pk, status=DreamStatus.RUNNING, attempts=dream.attempts
         ).update(**fields)
-    if written:
-        metrics.DREAMS_TOTAL.labels(status.value).inc()
-        metrics.DREAM_DURATION.observe(duration)
+    if not written:
+        log.warning(
+            "dream %s attempt %d finished after it was re-queued: result dropped",
+            dream.public_id, dream.attempts,
+        )  # fmt: skip
+        return
+    metrics.DREAMS_TOTAL.labels(status.value).inc()
+    metrics.DREAM_DURATION.observe(duration)
     log.info("dream %s %s in %.1f ms", dream.public_id, status.value, duration * 1000.0)
 
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
@@ -29,6 +30,13 @@ from matriz.services.common import (
 )
 
 log = logging.getLogger(__name__)
+
+FOLD_TASK = "matriz.fold_index"
+
+
+def _publish_fold(index_pk: int, trigger: str) -> None:
+    """Ask a worker to fold, once, without retries: a broker that is down must not stall a write."""
+    current_app.send_task(FOLD_TASK, args=[index_pk, trigger], retry=False, ignore_result=True)
 
 
 def _normalised_items(items: Any) -> list[tuple[str | None, str, dict[str, Any]]]:
@@ -170,9 +178,9 @@ def items_add(*, index: MemoryIndexModel, items: Sequence[Mapping[str, Any]]) ->
         if trigger is not None and cache.add(
             f"matriz:fold-requested:{locked.public_id}", 1, timeout=60
         ):  # one request per minute and index, however many writes cross the line
-            from matriz import tasks
-
-            tasks.fold_index.delay_on_commit(locked.pk, trigger)
+            # robust: a fold that could not be requested is only late (beat's round folds it).
+            pk = locked.pk
+            transaction.on_commit(lambda: _publish_fold(pk, trigger), robust=True)
         written.created, written.updated = len(to_create), len(to_update)
         written.version, written.fold_scheduled = new_version, trigger
         written.ids = [row.public_id for row in result]

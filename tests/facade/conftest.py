@@ -11,14 +11,12 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def _fresh_runtime():
-    """Each test gets a runtime without indexes loaded by an earlier test's database."""
+    """Each test gets a runtime (and so upstream breakers) no earlier test has touched."""
     from matriz import runtime
-    from matriz.facade import upstream
 
     runtime.reset_runtime()
-    upstream.reset_breakers()
     yield
-    upstream.reset_breakers()
+    runtime.reset_runtime()
 
 
 @pytest.fixture

@@ -105,3 +105,58 @@ def test_it_falls_back_to_the_local_answer_and_says_so(post, upstream):
     assert "500" in failed["error_message"]
     assert fallback["fallback_for"] == "upstream:gpt-4o-mini"
     assert body["lukhas"]["status"] == "degraded"
+
+
+def _gauge(node: str) -> float | None:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("matriz_breaker_state", {"node": node})
+
+
+def test_it_registers_the_upstream_breaker_with_the_engine(post, upstream):
+    from matriz import selectors
+
+    upstream()
+    assert post("/chat/completions", BODY).status_code == 200
+    breakers = {b["node"]: b for b in selectors.plugins_overview()["breakers"]}
+    assert breakers["upstream:gpt-4o-mini"]["state"] == "closed"
+    assert breakers["upstream:gpt-4o-mini"]["calls_in_window"] == 1
+    assert breakers["upstream:gpt-4o-mini"]["fallback"] == "action.local_answer"
+    assert _gauge("upstream:gpt-4o-mini") == 0
+
+
+def test_it_stops_asking_an_upstream_whose_breaker_opened(post, upstream, settings):
+    settings.MATRIZ_BREAKER_MIN_CALLS = 2
+    settings.MATRIZ_BREAKER_WINDOW = 2
+    server = upstream(status=500)
+    for _ in range(2):
+        assert post("/chat/completions", BODY).status_code == 200
+    assert _gauge("upstream:gpt-4o-mini") == 2  # open
+    answer = post("/chat/completions", BODY).json()
+    assert len(server.requests) == 2  # the third call never left the process
+    failed, fallback = answer["lukhas"]["reasoning_chain"][-2:]
+    assert "circuit breaker 'upstream:gpt-4o-mini' is open" in failed["error_message"]
+    assert fallback == {
+        "stage": "action",
+        "node": "action.local_answer",
+        "status": "ok",
+        "duration_ms": 0.0,
+        "memory_ids": [],
+        "error_type": None,
+        "error_message": None,
+        "fallback_for": "upstream:gpt-4o-mini",
+    }
+
+
+def test_it_keeps_one_pooled_client_per_event_loop():
+    import asyncio
+
+    from matriz.facade.upstream import clients
+
+    async def twice():
+        first, second = clients.get(), clients.get()
+        await clients.aclose()
+        return first, second, clients.get()
+
+    first, second, after_close = asyncio.run(twice())
+    assert first is second and after_close is not first

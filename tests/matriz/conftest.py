@@ -42,6 +42,22 @@ def make_index(db):
 
 
 @pytest.fixture
+def published():
+    """(task name, args) of every task message handed to the (real) broker during the test."""
+    from celery import signals
+
+    sent: list[tuple[str, tuple]] = []
+
+    def record(sender: str | None = None, body: object = None, **kwargs: object) -> None:
+        args = body[0] if isinstance(body, tuple | list) else ()
+        sent.append((sender, tuple(args)))
+
+    signals.before_task_publish.connect(record, weak=False)
+    yield sent
+    signals.before_task_publish.disconnect(record)
+
+
+@pytest.fixture
 def other_process():
     """Run Python in a separate process on this test's database (commit first: transactional_db)."""
     from tests.services import REPO, worker_env

@@ -205,32 +205,30 @@ def test_it_purges_old_tombstones_and_makes_late_processes_reload(make_index, se
 
 
 def test_it_schedules_a_fold_every_n_writes_after_commit(
-    make_index, settings, monkeypatch, django_capture_on_commit_callbacks
+    make_index, settings, published, django_capture_on_commit_callbacks
 ):
     settings.MATRIZ_FOLD_EVERY_N_WRITES = 4
     index = make_index()
-    sent = []
-    monkeypatch.setattr(tasks.fold_index, "delay", lambda *args: sent.append(args))
+    sent = published
     with django_capture_on_commit_callbacks(execute=True):
         services.items_add(index=index, items=DUPLICATED[:3])
     assert sent == []
     with django_capture_on_commit_callbacks(execute=True):
         written = services.items_add(index=index, items=DUPLICATED[3:])
     assert written.fold_scheduled == FoldTrigger.WRITES
-    assert sent == [(index.pk, "writes")]
+    assert sent == [("matriz.fold_index", (index.pk, "writes"))]
 
 
 def test_it_schedules_a_fold_when_an_index_outgrows_its_limit(
-    make_index, settings, monkeypatch, django_capture_on_commit_callbacks
+    make_index, settings, published, django_capture_on_commit_callbacks
 ):
     settings.MATRIZ_FOLD_EVERY_N_WRITES = 0
     settings.MATRIZ_FOLD_MAX_ITEMS = 2
     index = make_index()
-    sent = []
-    monkeypatch.setattr(tasks.fold_index, "delay", lambda *args: sent.append(args))
+    sent = published
     with django_capture_on_commit_callbacks(execute=True):
         services.items_add(index=index, items=DUPLICATED[:3])
-    assert sent == [(index.pk, "size")]
+    assert sent == [("matriz.fold_index", (index.pk, "size"))]
 
 
 def test_it_declares_the_beat_round_and_folds_every_index_due(make_index, settings):

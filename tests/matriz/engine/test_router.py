@@ -6,10 +6,10 @@ import random
 
 import pytest
 
+from benchmarks.router_sim import share, simulate, time_to_share
 from matriz.engine.clock import ManualClock
 from matriz.engine.orchestrator import Orchestrator, StageSpec
 from matriz.engine.router import AdaptiveRouter
-from matriz.engine.router_sim import share, simulate, time_to_share
 from matriz.engine.stages import Stage
 from tests.matriz.engine.helpers import EchoNode, SlowNode, run
 

@@ -40,7 +40,7 @@ def simulate(
     seed: int = 7,
 ) -> list[Pick]:
     """Drive ``queries`` arrivals through ``router``; returns every pick in order."""
-    rng = random.Random(seed)  # noqa: S311 - simulated noise, not crypto
+    rng = random.Random(seed)
     names = list(profiles)
     pending: list[tuple[float, int, str, float, bool]] = []
     picks: list[Pick] = []
