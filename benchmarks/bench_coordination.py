@@ -98,9 +98,9 @@ def _measure() -> list[dict[str, Any]]:
 
     from coordination.exports import export_bundle
     from coordination.models import Task
-    from coordination.plan_import import parse_upload, plan_import_data
     from coordination.services import snapshot_take
-    from coordination.testing import BoardSize, build_board
+    from coordination.services.plan_import import parse_upload, plan_import_data
+    from tests.coordination.boards import BoardSize, build_board
 
     user = get_user_model().objects.create_superuser("bench", "bench@example.invalid", "x")
     client = Client()

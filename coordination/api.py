@@ -20,14 +20,14 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from ninja import File, Form, Query, Router, Status
+from ninja import Field, File, Form, Path, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import PageNumberPagination, paginate
 
-from coordination import exports, github, selectors, services
+from coordination import exports, selectors, services
+from coordination.access import CREATE, READ, WRITE, allow
 from coordination.filters import TaskFilter
 from coordination.models import Agent, Snapshot, Task
-from coordination.plan_import import plan_import_data
 from coordination.schemas import (
     AcceptancePatchIn,
     AgentOut,
@@ -40,20 +40,27 @@ from coordination.schemas import (
     TransitionIn,
     WebhookOut,
 )
-from guardian.permissions import require_scope
+from coordination.services import github
+from coordination.services.plan_import import plan_import_data
 from lukhas_site.errors import InvalidRequest, NotFound, ServiceUnavailable
 
 router = Router()
 
-READ = ("ops:read", "coordination.view_task")
-WRITE = ("ops:write", "coordination.change_task")
-CREATE = ("ops:write", "coordination.add_task")
+# Bounds of every integer the API reads from a query or a path. Unbounded, a huge
+# ``page`` became an SQL OFFSET past 64 bits: a 500 (``datatype mismatch``) on SQLite.
+MAX_PAGE = 100_000  # 500 rows a page: 50 million rows, far past any board
+MAX_PAGE_SIZE = 500
+MAX_ID = 2**63 - 1  # the database's integer
 
 
-def _allow(request: HttpRequest, need: tuple[str, str]) -> Any:
-    """Guardian decides; PermissionDenied names the scope or permission that is missing."""
-    scope, perm = need
-    return require_scope(request, scope, perm=perm)
+class BoundedPageNumberPagination(PageNumberPagination):
+    """Ninja's page-number pagination with the page and its size bounded (422 past them)."""
+
+    class Input(Schema):
+        page: int = Field(1, ge=1, le=MAX_PAGE, description=f"1 to {MAX_PAGE:,}")
+        page_size: int | None = Field(
+            None, ge=1, le=MAX_PAGE_SIZE, description=f"1 to {MAX_PAGE_SIZE} (default 50)"
+        )
 
 
 def _actor(request: HttpRequest) -> Any:
@@ -76,7 +83,7 @@ def _agent(name: str | None) -> Agent | None:
 
 def _blocker(key: str) -> Task:
     try:
-        return services.task_get(key)
+        return selectors.task_get(key)
     except NotFound as exc:
         raise InvalidRequest(exc.message, param="blocker") from None
 
@@ -90,10 +97,10 @@ def _blocker(key: str) -> Task:
     url_name="coordination-tasks",
     operation_id="coordination_tasks_list",
 )
-@paginate(PageNumberPagination, page_size=50, max_page_size=500)
+@paginate(BoundedPageNumberPagination, page_size=50, max_page_size=MAX_PAGE_SIZE)
 def tasks_list(request: HttpRequest, filters: Query[TaskFilter]) -> Any:
     """Tasks, filtered like the board (owner, track, priority, risk, status, q, blocked)."""
-    _allow(request, READ)
+    allow(request, READ)
     return selectors.task_list(filters)
 
 
@@ -105,7 +112,7 @@ def tasks_list(request: HttpRequest, filters: Query[TaskFilter]) -> Any:
 )
 def task_get(request: HttpRequest, key: str) -> Task:
     """One task by key (encode '#' as %23: ``/tasks/%231``; ``/tasks/1`` finds '#1' too)."""
-    _allow(request, READ)
+    allow(request, READ)
     return _task(key)
 
 
@@ -117,7 +124,7 @@ def task_get(request: HttpRequest, key: str) -> Task:
 )
 def task_create(request: HttpRequest, payload: TaskIn) -> Status:
     """A new task; owner, reviewer and collaborators are agent names or aliases."""
-    _allow(request, CREATE)
+    allow(request, CREATE)
     with transaction.atomic():  # a refused dependency leaves no task, agent or track behind
         task = _create(payload, by=_actor(request))
     return Status(201, _task(task.key))
@@ -163,7 +170,7 @@ def _create(payload: TaskIn, *, by: Any) -> Task:
 )
 def task_update(request: HttpRequest, key: str, payload: TaskPatchIn) -> Task:
     """Change the fields sent; a ``status`` goes through the rules (``reason`` to block)."""
-    _allow(request, WRITE)
+    allow(request, WRITE)
     task = _task(key)
     data = payload.dict(exclude_unset=True)
     changes: dict[str, Any] = {}
@@ -193,7 +200,7 @@ def task_update(request: HttpRequest, key: str, payload: TaskPatchIn) -> Task:
 )
 def task_transition(request: HttpRequest, key: str, payload: TransitionIn) -> Task:
     """Move a task to another status, if the rules allow it (422 with the reason if not)."""
-    _allow(request, WRITE)
+    allow(request, WRITE)
     services.task_transition(
         task=_task(key), to=payload.to, by=_actor(request), reason=payload.reason
     )
@@ -208,7 +215,7 @@ def task_transition(request: HttpRequest, key: str, payload: TransitionIn) -> Ta
 )
 def task_approve(request: HttpRequest, key: str) -> Task:
     """The reviewer approves a critical review (a session user linked to the reviewer agent)."""
-    _allow(request, WRITE)
+    allow(request, WRITE)
     services.task_approve(task=_task(key), by=_actor(request))
     return _task(key)
 
@@ -221,7 +228,7 @@ def task_approve(request: HttpRequest, key: str) -> Task:
 )
 def dependency_add(request: HttpRequest, key: str, payload: DependencyIn) -> Status:
     """``key`` waits for ``blocker``; a dependency that closes a cycle is refused, named."""
-    _allow(request, WRITE)
+    allow(request, WRITE)
     services.task_add_dependency(
         blocker=_blocker(payload.blocker), blocked=_task(key), by=_actor(request)
     )
@@ -235,7 +242,7 @@ def dependency_add(request: HttpRequest, key: str, payload: DependencyIn) -> Sta
     operation_id="coordination_task_dependency_remove",
 )
 def dependency_remove(request: HttpRequest, key: str, blocker: str) -> Task:
-    _allow(request, WRITE)
+    allow(request, WRITE)
     task = _task(key)
     if not services.task_remove_dependency(
         blocker=_blocker(blocker), blocked=task, by=_actor(request)
@@ -251,10 +258,13 @@ def dependency_remove(request: HttpRequest, key: str, blocker: str) -> Task:
     operation_id="coordination_task_acceptance_set",
 )
 def acceptance_set(
-    request: HttpRequest, key: str, item_id: int, payload: AcceptancePatchIn
+    request: HttpRequest,
+    key: str,
+    payload: AcceptancePatchIn,
+    item_id: int = Path(..., ge=1, le=MAX_ID),
 ) -> Task:
     """Check or uncheck one acceptance criterion."""
-    _allow(request, WRITE)
+    allow(request, WRITE)
     task = _task(key)
     item = task.acceptance_items.filter(pk=item_id).first()
     if item is None:
@@ -270,7 +280,7 @@ def acceptance_set(
     operation_id="coordination_agents_list",
 )
 def agents_list(request: HttpRequest) -> Any:
-    _allow(request, READ)
+    allow(request, READ)
     return Agent.objects.prefetch_related("aliases").order_by("name")
 
 
@@ -290,7 +300,7 @@ def plan_upload(
 
     A plan with an error is refused with its line (400 ``plan_invalid``) and writes nothing.
     """
-    _allow(request, CREATE)
+    allow(request, CREATE)
     limit = settings.COORDINATION_UPLOAD_MAX_BYTES
     if file.size and file.size > limit:
         raise InvalidRequest(f"The plan is {file.size:,} bytes; the limit is {limit:,}.")
@@ -312,7 +322,7 @@ def plan_upload(
 def export_file(request: HttpRequest, name: str) -> HttpResponse:
     """``task_status.json`` (schema ``docs/schemas/task_status.v1.json``),
     ``COORDINATION_DASHBOARD.md`` or ``daily_report.md``, of the board now."""
-    _allow(request, READ)
+    allow(request, READ)
     if name not in exports.EXPORT_NAMES:
         raise NotFound(
             f"No export called {name!r}; there are: {', '.join(exports.EXPORT_NAMES)}.",
@@ -331,10 +341,10 @@ def export_file(request: HttpRequest, name: str) -> HttpResponse:
     url_name="coordination-snapshots",
     operation_id="coordination_snapshots_list",
 )
-@paginate(PageNumberPagination, page_size=50, max_page_size=500)
+@paginate(BoundedPageNumberPagination, page_size=50, max_page_size=MAX_PAGE_SIZE)
 def snapshots_list(request: HttpRequest) -> Any:
     """Snapshots, newest first (three a day by default, plus any taken by hand)."""
-    _allow(request, READ)
+    allow(request, READ)
     return Snapshot.objects.order_by("-taken_at", "-id")
 
 
@@ -346,7 +356,7 @@ def snapshots_list(request: HttpRequest) -> Any:
 )
 def snapshot_take(request: HttpRequest) -> Status:
     """Take a snapshot now (the scheduled ones come from beat)."""
-    _allow(request, WRITE)
+    allow(request, WRITE)
     snapshot, _ = services.snapshot_take()
     return Status(201, snapshot)
 

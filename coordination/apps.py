@@ -11,6 +11,8 @@ class CoordinationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        # Imported here, not at the top: the demo loader imports the models and the
+        # services, which Django allows only once the app registry is ready.
         from coordination.demo import load_demo_plans
         from lukhas_site.demo import register_demo_loader
 

@@ -7,6 +7,9 @@ from pathlib import Path
 
 from django.conf import settings
 
+from coordination.services import snapshot_take
+from coordination.services.plan_import import PlanImportError, plan_import_data
+
 FIXTURE_PLANS = Path(__file__).resolve().parent / "fixtures" / "plans"
 # The copies of the shared plans among the fixtures (the others are broken on purpose).
 FIXTURE_DEMO_PLANS = ("coordination-task-assignments.md", "t4-handoff-todo.md")
@@ -21,9 +24,6 @@ def demo_plan_files() -> list[Path]:
 
 
 def load_demo_plans(report: Callable[[str], None]) -> str:
-    from coordination.plan_import import PlanImportError, plan_import_data
-    from coordination.services import snapshot_take
-
     files = demo_plan_files()
     tasks, agents = 0, 0
     for path in files:

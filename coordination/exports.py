@@ -18,7 +18,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from coordination.models import Snapshot, TaskStatus
+from coordination.models import Snapshot, TaskStatus, status_label
 from coordination.selectors import (
     NO_TRACK_LABEL,
     UNASSIGNED_LABEL,
@@ -33,7 +33,6 @@ from coordination.selectors import (
     snapshot_compute,
     snapshot_latest,
 )
-from coordination.services import status_label
 
 SCHEMA_VERSION = 1
 SCHEMA_ID = "https://lukhas.ops/schemas/coordination/task_status.v1.json"

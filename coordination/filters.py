@@ -12,7 +12,7 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Q
 from django.http import QueryDict
 from ninja import FilterSchema
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 
 from coordination.models import (
     OPEN_STATUSES,
@@ -25,6 +25,8 @@ from coordination.models import (
 from coordination.plan_parser import normalize_agent_name
 
 UNASSIGNED = "none"
+# The database's integer: a longer number is no id (and was a 500 in SQL).
+MAX_ID = 2**63 - 1
 
 
 class TaskFilter(FilterSchema):
@@ -40,6 +42,15 @@ class TaskFilter(FilterSchema):
     blocked: bool | None = Field(
         None, description="blocked tasks and open tasks waiting for an unfinished dependency"
     )
+
+    @field_validator("owner", "track")
+    @classmethod
+    def _bounded_id(cls, value: str | None) -> str | None:
+        """An owner or track given as an id must fit the database's integer."""
+        text = (value or "").strip()
+        if text.isdigit() and int(text) > MAX_ID:
+            raise ValueError(f"an id is at most {MAX_ID}")
+        return value
 
     def filter_q(self, value: str | None) -> Q:
         if not value or not value.strip():

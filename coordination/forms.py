@@ -7,8 +7,8 @@ from typing import Any
 from django import forms
 from django.conf import settings
 
-from coordination.plan_import import PlanImportError, parse_upload
 from coordination.plan_parser import ParsedPlan
+from coordination.services.plan_import import PlanImportError, parse_upload
 
 
 class PlanUploadForm(forms.Form):

@@ -1,18 +1,40 @@
 """Tasks, agents, tracks, dependencies, review gates, plans and snapshots.
 
 Models hold data and invariants (constraints); the rules that decide how a task
-may change live in ``coordination/services.py``, which is the only code that
-writes these rows.
+may change live in the ``coordination.services`` package, the only code that
+writes these rows. The status table (``TRANSITIONS``) sits here, beside
+``TaskStatus``, because reads (the board's allowed moves) need it as much as writes.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Q
 
 from coordination.plan_parser import normalize_agent_name
 from lukhas_site.models import TimeStampedModel
+
+# Links a user or an agent may store (a task's PR): only web pages. Anything else
+# (javascript:, data:, ftp:) could run script or leave the site when clicked.
+WEB_URL_SCHEMES = ("http", "https")
+# Its own code: a form field replaces the message of the code "invalid" with its own.
+validate_web_url = URLValidator(
+    schemes=list(WEB_URL_SCHEMES), message="Enter an http:// or https:// URL.", code="web_url"
+)
+
+
+def is_web_url(value: str | None) -> bool:
+    """Whether ``value`` is an http(s) URL: what the pages render as a link."""
+    if not value:
+        return False
+    try:
+        validate_web_url(value)
+    except ValidationError:
+        return False
+    return True
 
 
 class AgentKind(models.TextChoices):
@@ -27,6 +49,43 @@ class TaskStatus(models.TextChoices):
     BLOCKED = "blocked", "Blocked"
     DONE = "done", "Done"
     CANCELLED = "cancelled", "Cancelled"
+
+
+# Who may go where. Anything else is refused with the list of allowed moves.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    TaskStatus.TODO: (
+        TaskStatus.IN_PROGRESS,
+        TaskStatus.IN_REVIEW,
+        TaskStatus.BLOCKED,
+        TaskStatus.CANCELLED,
+    ),
+    TaskStatus.IN_PROGRESS: (
+        TaskStatus.TODO,
+        TaskStatus.IN_REVIEW,
+        TaskStatus.BLOCKED,
+        TaskStatus.DONE,
+        TaskStatus.CANCELLED,
+    ),
+    TaskStatus.IN_REVIEW: (
+        TaskStatus.IN_PROGRESS,
+        TaskStatus.BLOCKED,
+        TaskStatus.DONE,
+        TaskStatus.CANCELLED,
+    ),
+    TaskStatus.BLOCKED: (TaskStatus.TODO, TaskStatus.IN_PROGRESS, TaskStatus.CANCELLED),
+    TaskStatus.DONE: (TaskStatus.IN_PROGRESS,),  # reopen
+    TaskStatus.CANCELLED: (TaskStatus.TODO,),  # revive
+}
+# Entering one of these means work happens on the task: its dependencies must be done.
+WORKING_STATUSES = (TaskStatus.IN_PROGRESS, TaskStatus.IN_REVIEW, TaskStatus.DONE)
+
+
+def status_label(status: str) -> str:
+    """'in_review' -> 'In review'; an unknown value reads as itself (old rows, typos)."""
+    try:
+        return TaskStatus(status).label
+    except ValueError:
+        return status
 
 
 # One colour per status, for the admin's badges and the board's charts.
@@ -116,8 +175,6 @@ class AgentAlias(TimeStampedModel):
         return f"{self.alias} → {self.agent_id and self.agent.name}"
 
     def clean(self) -> None:
-        from django.core.exceptions import ValidationError
-
         self.normalized = normalize_agent_name(self.alias)
         if not self.normalized:
             raise ValidationError({"alias": "An alias needs at least one letter or digit."})
@@ -182,7 +239,7 @@ class Plan(TimeStampedModel):
 
 
 class Task(TimeStampedModel):
-    """One unit of work with an owner, a status and the rules of services.py around it."""
+    """One unit of work with an owner, a status and the rules of ``coordination.services``."""
 
     key = models.CharField(max_length=64, unique=True, help_text="as plans write it: CC-1, #1, A")
     title = models.CharField(max_length=300)
@@ -204,7 +261,9 @@ class Task(TimeStampedModel):
     estimate_max_hours = models.FloatField(null=True, blank=True)
     files = models.JSONField(default=list, blank=True)
     branch = models.CharField(max_length=255, blank=True)
-    pr_url = models.URLField(max_length=500, blank=True, verbose_name="PR URL")
+    pr_url = models.URLField(
+        max_length=500, blank=True, verbose_name="PR URL", validators=[validate_web_url]
+    )
     pr_number = models.PositiveIntegerField(null=True, blank=True, verbose_name="PR number")
     ci_conclusion = models.CharField(
         max_length=30, blank=True, help_text="last GitHub check suite conclusion"
@@ -280,6 +339,12 @@ class Task(TimeStampedModel):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def pr_link(self) -> str:
+        """The PR URL when it is safe to render as a link (rows written before validation
+        existed, or straight into the database, may hold anything)."""
+        return self.pr_url if is_web_url(self.pr_url) else ""
 
     @property
     def estimate_label(self) -> str:

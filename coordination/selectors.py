@@ -18,6 +18,7 @@ from django.utils import timezone
 from coordination.filters import TaskFilter
 from coordination.models import (
     OPEN_STATUSES,
+    TRANSITIONS,
     AcceptanceItem,
     Agent,
     Priority,
@@ -27,8 +28,9 @@ from coordination.models import (
     TaskEvent,
     TaskStatus,
     Track,
+    status_label,
 )
-from coordination.services import TRANSITIONS, status_label
+from lukhas_site.errors import NotFound
 
 PRIORITY_ORDER = {p: i for i, p in enumerate(Priority.values)}
 UNASSIGNED_LABEL = "(unassigned)"
@@ -59,9 +61,19 @@ def task_list(filters: TaskFilter | None = None) -> QuerySet[Task]:
     return queryset.order_by("key")
 
 
-def task_detail(key: str) -> Task:
-    from coordination.services import task_get
+def task_get(key: str) -> Task:
+    """The task with ``key``; '1' also finds '#1'. NotFound says which key."""
+    key = (key or "").strip()
+    task = Task.objects.filter(key=key).first()
+    if task is None and key.isdigit():
+        task = Task.objects.filter(key=f"#{key}").first()
+    if task is None:
+        raise NotFound(f"No task has the key {key!r}.", param="key")
+    return task
 
+
+def task_detail(key: str) -> Task:
+    """One task by key with what the API shows, prefetched (NotFound names the key)."""
     task = task_get(key)
     return task_list().get(pk=task.pk)
 

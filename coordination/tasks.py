@@ -8,6 +8,9 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from coordination.exports import export_bundle
+from coordination.services import snapshot_take
+
 
 def snapshot_slot(now: datetime, times: list[tuple[int, int]]) -> str:
     """The scheduled time ``now`` belongs to: the latest configured time at or before it.
@@ -33,9 +36,6 @@ def snapshot_slot(now: datetime, times: list[tuple[int, int]]) -> str:
 )
 def take_snapshot(slot: str | None = None, write_files: bool = True) -> dict:
     """Beat's three-times-a-day snapshot; the exports land in COORDINATION_EXPORT_DIR."""
-    from coordination.exports import export_bundle
-    from coordination.services import snapshot_take
-
     slot = slot or snapshot_slot(timezone.now(), settings.COORDINATION_SNAPSHOT_TIMES)
     snapshot, created = snapshot_take(slot=slot)
     written = []

@@ -1,8 +1,12 @@
 """Pages of the Coordination section: the board, moves, plan import, downloads, a task.
 
 Views are thin: filters come from ``filters.TaskFilter``, reads from
-``selectors``, writes from ``services``/``plan_import``, refusals are the
-site's exceptions shown as messages (pages) or JSON (the board's fetch calls).
+``selectors``, writes from ``services`` (``services.plan_import`` for plans).
+Every page asks Guardian the same question as the ops API for the same
+operation (``access.allow``: ``require_scope`` with the Django permission as its
+second condition), so a policy kill switch stops a board move as it stops the API.
+Refusals are the site's exceptions: a message on a page, the ops envelope
+(``lukhas_site.errors.render_error``) for the board's fetch calls.
 """
 
 from __future__ import annotations
@@ -15,28 +19,21 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from coordination import charts, selectors, services
+from coordination.access import CREATE, READ, WRITE, allow, offers
 from coordination.exports import CONTENT_TYPES, EXPORT_NAMES, export_bundle
 from coordination.filters import TaskFilter
 from coordination.forms import PlanUploadForm
-from coordination.models import Priority, Risk, Task
-from coordination.plan_import import plan_import
-from lukhas_site.errors import LukhasError
-
-VIEW_PERM = "coordination.view_task"
-CHANGE_PERM = "coordination.change_task"
-IMPORT_PERM = "coordination.add_task"
+from coordination.models import TRANSITIONS, Priority, Risk, Task, status_label
+from coordination.services.plan_import import plan_import
+from lukhas_site.errors import LukhasError, PermissionDenied, render_error
 
 
-def _forbidden(request: HttpRequest, perm: str) -> HttpResponse:
-    return render(
-        request,
-        "coordination/forbidden.html",
-        {"perm": perm.split(".", 1)[1].replace("_", " ")},
-        status=403,
-    )
+def _forbidden(request: HttpRequest, exc: LukhasError) -> HttpResponse:
+    return render(request, "coordination/forbidden.html", {"message": exc.message}, status=403)
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -45,11 +42,23 @@ def _wants_json(request: HttpRequest) -> bool:
     )
 
 
+def _back(request: HttpRequest) -> str:
+    """Where a form post returns: its ``next`` if it is a page of this site, else the board."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("coordination")
+
+
 @login_required
 @require_GET
 def board(request: HttpRequest) -> HttpResponse:
-    if not request.user.has_perm(VIEW_PERM):
-        return _forbidden(request, VIEW_PERM)
+    try:
+        allow(request, READ)
+    except PermissionDenied as exc:
+        return _forbidden(request, exc)
     filters, problems = TaskFilter.from_querydict(request.GET)
     data = selectors.board_build(
         filters=filters, column_limit=settings.COORDINATION_BOARD_COLUMN_LIMIT
@@ -58,8 +67,8 @@ def board(request: HttpRequest) -> HttpResponse:
         "board": data,
         "filter_values": filters.as_query(),
         "filter_problems": problems,
-        "can_change": request.user.has_perm(CHANGE_PERM),
-        "can_import": request.user.has_perm(IMPORT_PERM),
+        "can_change": offers(request, WRITE),
+        "can_import": offers(request, CREATE),
         "upload_form": PlanUploadForm(),
         "exports": EXPORT_NAMES,
         "chart_owner_status": charts.owner_status_chart(data.totals),
@@ -75,25 +84,21 @@ def board(request: HttpRequest) -> HttpResponse:
 @require_POST
 def task_move(request: HttpRequest, pk: int) -> HttpResponse:
     """Move a card: the board's fetch (JSON back) or a plain form post (redirect back)."""
-    if not request.user.has_perm(CHANGE_PERM):
-        message = "You need the 'change task' permission to move tasks."
+    try:
+        allow(request, WRITE)
+    except PermissionDenied as exc:
         if _wants_json(request):
-            return JsonResponse(
-                {"error": {"code": "insufficient_permissions", "message": message}}, status=403
-            )
-        return _forbidden(request, CHANGE_PERM)
+            return render_error(request, exc)
+        return _forbidden(request, exc)
     task = get_object_or_404(Task, pk=pk)
     to, reason = request.POST.get("to", ""), request.POST.get("reason", "")
     try:
         task = services.task_transition(task=task, to=to, by=request.user, reason=reason)
     except LukhasError as exc:
         if _wants_json(request):
-            body = {"code": exc.code, "message": exc.message, "param": exc.param}
-            if exc.details:
-                body["details"] = exc.details
-            return JsonResponse({"error": body}, status=exc.status)
+            return render_error(request, exc)
         messages.error(request, exc.message)
-        return redirect(request.POST.get("next") or reverse("coordination"))
+        return redirect(_back(request))
     if _wants_json(request):
         return JsonResponse(
             {
@@ -104,22 +109,23 @@ def task_move(request: HttpRequest, pk: int) -> HttpResponse:
                     "status_label": task.get_status_display(),
                     "blocked_reason": task.blocked_reason,
                     "moves": [
-                        {"status": s, "label": services.status_label(s)}
-                        for s in services.TRANSITIONS[task.status]
+                        {"status": s, "label": status_label(s)} for s in TRANSITIONS[task.status]
                     ],
                 }
             }
         )
     messages.success(request, f"{task.key} is now {task.get_status_display().lower()}.")
-    return redirect(request.POST.get("next") or reverse("coordination"))
+    return redirect(_back(request))
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def plan_upload(request: HttpRequest) -> HttpResponse:
     """Import a plan: synchronously (a 2,000-task plan takes seconds; see docs/coordination.md)."""
-    if not request.user.has_perm(IMPORT_PERM):
-        return _forbidden(request, IMPORT_PERM)
+    try:
+        allow(request, CREATE)
+    except PermissionDenied as exc:
+        return _forbidden(request, exc)
     report = None
     if request.method == "POST":
         form = PlanUploadForm(request.POST, request.FILES)
@@ -145,8 +151,10 @@ def plan_upload(request: HttpRequest) -> HttpResponse:
 @require_GET
 def export_download(request: HttpRequest, name: str) -> HttpResponse:
     """task_status.json, COORDINATION_DASHBOARD.md or the daily report, of the board now."""
-    if not request.user.has_perm(VIEW_PERM):
-        return _forbidden(request, VIEW_PERM)
+    try:
+        allow(request, READ)
+    except PermissionDenied as exc:
+        return _forbidden(request, exc)
     if name not in EXPORT_NAMES:
         return render(request, "404.html", status=404)
     content = export_bundle().files[name]
@@ -158,8 +166,10 @@ def export_download(request: HttpRequest, name: str) -> HttpResponse:
 @login_required
 @require_GET
 def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    if not request.user.has_perm(VIEW_PERM):
-        return _forbidden(request, VIEW_PERM)
+    try:
+        allow(request, READ)
+    except PermissionDenied as exc:
+        return _forbidden(request, exc)
     task = get_object_or_404(selectors.task_list(), pk=pk)
     return render(
         request,
@@ -167,7 +177,7 @@ def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "task": task,
             "events": selectors.task_events(task),
-            "can_change": request.user.has_perm(CHANGE_PERM),
-            "moves": [(s, services.status_label(s)) for s in services.TRANSITIONS[task.status]],
+            "can_change": offers(request, WRITE),
+            "moves": [(s, status_label(s)) for s in TRANSITIONS[task.status]],
         },
     )

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.urls import URLPattern, URLResolver, path
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
@@ -24,6 +25,7 @@ from lukhas_site.dbpool import exhaustion_reason, unavailable_response
 from lukhas_site.errors import (
     AuthenticationFailed,
     Envelope,
+    InvalidRequest,
     LukhasError,
     NotFound,
     PermissionDenied,
@@ -91,6 +93,7 @@ class LukhasAPI(NinjaAPI):
         self.add_exception_handler(ValidationError, self._on_validation_error)
         self.add_exception_handler(HttpError, self._on_http_error)
         self.add_exception_handler(Http404, self._on_404)
+        self.add_exception_handler(MultiPartParserError, self._on_bad_multipart)
         self.add_exception_handler(Exception, self._on_crash)
 
     def _on_lukhas_error(self, request: HttpRequest, exc: LukhasError) -> HttpResponse:
@@ -124,6 +127,15 @@ class LukhasAPI(NinjaAPI):
             refusal = ServerError(str(exc.message), status=status)
         else:
             refusal = LukhasError(str(exc.message), status=status)
+        return self.render(request, refusal)
+
+    def _on_bad_multipart(self, request: HttpRequest, exc: MultiPartParserError) -> HttpResponse:
+        """A multipart body Django cannot split (no boundary, truncated): the client's fault."""
+        refusal = InvalidRequest(
+            f"The multipart/form-data body cannot be read ({exc}); send it with its boundary "
+            "in the Content-Type header, as curl -F or a browser form does.",
+            code="invalid_multipart",
+        )
         return self.render(request, refusal)
 
     def _on_404(self, request: HttpRequest, exc: Http404) -> HttpResponse:

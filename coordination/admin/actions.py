@@ -1,6 +1,8 @@
 """The task admin's bulk actions: assign, set status, mark blocked, approve, export as CSV.
 
-Each runs the services' rules one task at a time and reports every refusal.
+Each first asks Guardian, like the ops API and the board (``access.allow``: a
+kill switch refuses a bulk action too), then runs the services' rules one task
+at a time and reports every refusal.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from coordination import services
+from coordination.access import READ, WRITE, Need, allow
 from coordination.models import Agent, Task, TaskStatus
-from lukhas_site.errors import LukhasError
+from lukhas_site.errors import LukhasError, PermissionDenied
 
 # --------------------------------------------------------------------------- bulk action forms
 
@@ -46,6 +49,15 @@ class BlockedForm(forms.Form):
 class TaskActionsMixin:
     """The bulk actions of ``TaskAdmin`` (listed in its ``actions``)."""
 
+    def _refused(self, request: HttpRequest, need: Need) -> bool:
+        """True (and the reason shown as a message) when Guardian refuses ``need``."""
+        try:
+            allow(request, need)
+        except PermissionDenied as exc:
+            messages.error(request, exc.message)
+            return True
+        return False
+
     def _bulk_form(
         self,
         request: HttpRequest,
@@ -58,6 +70,8 @@ class TaskActionsMixin:
         verb: str,
     ) -> TemplateResponse | None:
         """A form page between the changelist and the change: ``apply`` runs per task."""
+        if self._refused(request, WRITE):
+            return None
         if "apply" in request.POST:
             form = form_class(request.POST)
             if form.is_valid():
@@ -139,6 +153,8 @@ class TaskActionsMixin:
         description="Approve the critical review (as its reviewer)", permissions=["change"]
     )
     def approve_review(self, request: HttpRequest, queryset: QuerySet[Task]) -> None:
+        if self._refused(request, WRITE):
+            return
         approved = 0
         for task in queryset.order_by("key"):
             try:
@@ -151,7 +167,9 @@ class TaskActionsMixin:
             messages.success(request, f"Approved {approved} task{'s' if approved != 1 else ''}.")
 
     @admin.action(description="Export as CSV", permissions=["view"])
-    def export_csv(self, request: HttpRequest, queryset: QuerySet[Task]) -> HttpResponse:
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[Task]) -> HttpResponse | None:
+        if self._refused(request, READ):
+            return None
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="tasks.csv"'
         writer = csv.writer(response)

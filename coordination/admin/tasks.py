@@ -16,11 +16,14 @@ from coordination.admin.actions import TaskActionsMixin
 from coordination.filters import TaskFilter
 from coordination.models import (
     STATUS_COLOURS,
+    TRANSITIONS,
     AcceptanceItem,
     Task,
     TaskDependency,
     TaskEvent,
     TaskStatus,
+    status_label,
+    validate_web_url,
 )
 from lukhas_site.errors import LukhasError
 
@@ -31,7 +34,7 @@ def status_badge(status: str) -> str:
         'padding:1px 8px;border-radius:999px;font-size:11px;white-space:nowrap">{}</span>',
         status,
         STATUS_COLOURS.get(status, "#6b7389"),
-        services.status_label(status),
+        status_label(status),
     )
 
 
@@ -119,7 +122,13 @@ class BlockedFilter(admin.SimpleListFilter):
 
 
 class TaskAdminForm(forms.ModelForm):
-    pr_url = forms.URLField(label="PR URL", required=False, max_length=500, assume_scheme="https")
+    pr_url = forms.URLField(
+        label="PR URL",
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        validators=[validate_web_url],
+    )
 
     class Meta:
         model = Task
@@ -155,11 +164,11 @@ class TaskAdminForm(forms.ModelForm):
         status = cleaned.get("status")
         if self.instance.pk and "status" in self.changed_data and status:
             old = Task.objects.get(pk=self.instance.pk).status
-            if status not in services.TRANSITIONS[old]:
-                allowed = ", ".join(services.status_label(s) for s in services.TRANSITIONS[old])
+            if status not in TRANSITIONS[old]:
+                allowed = ", ".join(status_label(s) for s in TRANSITIONS[old])
                 self.add_error(
                     "status",
-                    f"{services.status_label(old)} cannot go to {services.status_label(status)}; "
+                    f"{status_label(old)} cannot go to {status_label(status)}; "
                     f"it can go to: {allowed}.",
                 )
         if status == TaskStatus.BLOCKED and not (cleaned.get("blocked_reason") or "").strip():

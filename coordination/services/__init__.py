@@ -14,10 +14,12 @@ Refusals raise the site's exceptions (``RuleViolation`` 422, ``InvalidRequest``
 400, ``NotFound`` 404, ``Conflict`` 409) with a message that says what to fix.
 Every change writes a ``TaskEvent``.
 
-The package: ``common`` (actors, events, lookups), ``transitions`` (status moves
-and approvals), ``dependencies``, ``tasks`` (fields and acceptance items),
-``agents`` (and tracks) and ``snapshots``. Callers import from
-``coordination.services``; tests that replace a service replace it here.
+The package: ``common`` (actors, events), ``transitions`` (status moves and
+approvals; the table itself, ``TRANSITIONS``, sits beside ``TaskStatus`` in
+``coordination.models``), ``dependencies``, ``tasks`` (fields and acceptance
+items), ``agents`` (and tracks), ``snapshots``, ``plan_import`` (a markdown plan
+into tasks) and ``github`` (the webhook's deliveries). Callers import the
+writes from ``coordination.services``; lookups (``task_get``) are selectors.
 """
 
 from coordination.services.agents import (
@@ -27,7 +29,7 @@ from coordination.services.agents import (
     agent_resolve,
     track_get_or_create,
 )
-from coordination.services.common import Actor, status_label, task_get, task_record_event
+from coordination.services.common import Actor, task_record_event
 from coordination.services.dependencies import (
     DependencyGraph,
     dependency_check,
@@ -45,8 +47,6 @@ from coordination.services.tasks import (
     task_update,
 )
 from coordination.services.transitions import (
-    TRANSITIONS,
-    WORKING_STATUSES,
     task_approve,
     task_transition,
     transition_check,
@@ -54,9 +54,7 @@ from coordination.services.transitions import (
 
 __all__ = [
     "DEFAULT_AGENTS",
-    "TRANSITIONS",
     "UPDATABLE_FIELDS",
-    "WORKING_STATUSES",
     "Actor",
     "AgentResolution",
     "DependencyGraph",
@@ -67,12 +65,10 @@ __all__ = [
     "agent_resolve",
     "dependency_check",
     "snapshot_take",
-    "status_label",
     "task_add_dependency",
     "task_approve",
     "task_assign",
     "task_create",
-    "task_get",
     "task_record_event",
     "task_remove_dependency",
     "task_transition",

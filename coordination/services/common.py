@@ -1,4 +1,4 @@
-"""What every coordination service shares: who signs a change, the events it writes, lookups."""
+"""What every coordination service shares: who signs a change, the events it writes."""
 
 from __future__ import annotations
 
@@ -8,19 +8,12 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 from coordination.models import ActorKind, Agent, Task, TaskEvent, TaskStatus, Track
-from lukhas_site.errors import InvalidRequest, NotFound
+from lukhas_site.errors import InvalidRequest
 
 S = TaskStatus
 
 # Who signs changes: a site user, an agent, or a label ("system", "github:octocat").
 Actor = AbstractBaseUser | AnonymousUser | Agent | str | None
-
-
-def status_label(status: str) -> str:
-    try:
-        return TaskStatus(status).label
-    except ValueError:
-        return status
 
 
 # --------------------------------------------------------------------------- actors, events
@@ -76,18 +69,7 @@ def task_record_event(
     return event
 
 
-# --------------------------------------------------------------------------- lookups
-
-
-def task_get(key: str) -> Task:
-    """The task with ``key``; '1' also finds '#1'. NotFound says which key."""
-    key = (key or "").strip()
-    task = Task.objects.filter(key=key).first()
-    if task is None and key.isdigit():
-        task = Task.objects.filter(key=f"#{key}").first()
-    if task is None:
-        raise NotFound(f"No task has the key {key!r}.", param="key")
-    return task
+# --------------------------------------------------------------------------- checks
 
 
 def _status(value: str, param: str = "to") -> str:

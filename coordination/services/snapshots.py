@@ -8,14 +8,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from coordination.models import Snapshot
+from coordination.selectors import snapshot_compute
 
 # --------------------------------------------------------------------------- snapshots
 
 
 def snapshot_take(*, slot: str | None = None, now: datetime | None = None) -> tuple[Snapshot, bool]:
     """Save the board's totals now. With ``slot``, a second call for it returns the first."""
-    from coordination.selectors import snapshot_compute
-
     if slot:
         existing = Snapshot.objects.filter(slot=slot).first()
         if existing is not None:

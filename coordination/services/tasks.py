@@ -7,8 +7,17 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from coordination.models import AcceptanceItem, Agent, Priority, Risk, Task, TaskEvent
-from coordination.services.common import Actor, S, _event, _status, status_label
+from coordination.models import (
+    AcceptanceItem,
+    Agent,
+    Priority,
+    Risk,
+    Task,
+    TaskEvent,
+    is_web_url,
+    status_label,
+)
+from coordination.services.common import Actor, S, _event, _status
 from coordination.services.transitions import task_transition
 from lukhas_site.errors import Conflict, InvalidRequest, RuleViolation
 
@@ -58,6 +67,13 @@ def _validate_fields(key: str, fields: dict[str, Any]) -> None:
             raise InvalidRequest(f"{name} cannot be negative.", param=name)
     if "files" in fields and not isinstance(fields["files"], list):
         raise InvalidRequest("files must be a list of paths.", param="files")
+    pr_url = fields.get("pr_url")
+    if pr_url and not is_web_url(str(pr_url).strip()):
+        raise InvalidRequest(
+            f"pr_url must be an http:// or https:// URL; {str(pr_url)[:80]!r} is not.",
+            param="pr_url",
+            code="invalid_url",
+        )
 
 
 def _check_estimate(task: Task) -> None:

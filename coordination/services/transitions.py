@@ -7,25 +7,17 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-# The package, not this module: ``task_transition`` calls ``services.transition_check``
-# so replacing it on the package (as tests/coordination/test_rules.py does) takes effect.
-from coordination import services
-from coordination.models import AcceptanceItem, Agent, Task, TaskEvent
-from coordination.services.common import Actor, S, _event, _status, status_label
+from coordination.models import (
+    TRANSITIONS,
+    WORKING_STATUSES,
+    AcceptanceItem,
+    Agent,
+    Task,
+    TaskEvent,
+    status_label,
+)
+from coordination.services.common import Actor, S, _event, _status
 from lukhas_site.errors import Conflict, NotFound, RuleViolation
-
-# Who may go where. Anything else is refused with the list of allowed moves.
-TRANSITIONS: dict[str, tuple[str, ...]] = {
-    S.TODO: (S.IN_PROGRESS, S.IN_REVIEW, S.BLOCKED, S.CANCELLED),
-    S.IN_PROGRESS: (S.TODO, S.IN_REVIEW, S.BLOCKED, S.DONE, S.CANCELLED),
-    S.IN_REVIEW: (S.IN_PROGRESS, S.BLOCKED, S.DONE, S.CANCELLED),
-    S.BLOCKED: (S.TODO, S.IN_PROGRESS, S.CANCELLED),
-    S.DONE: (S.IN_PROGRESS,),  # reopen
-    S.CANCELLED: (S.TODO,),  # revive
-}
-# Entering one of these means work happens on the task: its dependencies must be done.
-WORKING_STATUSES = (S.IN_PROGRESS, S.IN_REVIEW, S.DONE)
-
 
 # --------------------------------------------------------------------------- transitions
 
@@ -128,7 +120,7 @@ def task_transition(*, task: Task, to: str, by: Actor, reason: str | None = None
         current = Task.objects.select_related("reviewer").filter(pk=task.pk).first()
         if current is None:
             raise NotFound(f"Task {task.key} no longer exists.")
-        services.transition_check(current, to, reason)
+        transition_check(current, to, reason)
         old = current.status
         now = timezone.now()
         if to == old:

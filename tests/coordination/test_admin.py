@@ -272,7 +272,7 @@ def test_it_edits_agent_aliases_inline_and_refuses_a_taken_one(bob_client, codex
 
 
 def test_it_lists_tasks_in_the_same_queries_for_many_tasks(bob_client, django_assert_num_queries):
-    from coordination.testing import BoardSize, build_board
+    from tests.coordination.boards import BoardSize, build_board
 
     build_board(BoardSize(tasks=20, agents=5, dependencies=30), prefix="S")
     bob_client.get(CHANGELIST)

@@ -8,7 +8,7 @@ import pytest
 
 from coordination import services
 from coordination.models import Snapshot, Task, TaskEvent
-from coordination.plan_import import plan_import_data
+from coordination.services.plan_import import plan_import_data
 from tests.coordination import schema_check
 from tests.coordination.conftest import COORDINATION_PLAN, FIXTURE_PLANS, REPO_ROOT, T4_PLAN
 

@@ -14,7 +14,7 @@ import subprocess
 import pytest
 
 from coordination.models import Task, TaskEvent
-from coordination.plan_import import plan_import_data
+from coordination.services.plan_import import plan_import_data
 from tests.conftest import PASSWORD
 from tests.coordination.conftest import COORDINATION_PLAN
 from tests.services import IN_CI

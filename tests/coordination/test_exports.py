@@ -14,7 +14,7 @@ from django.core.management import call_command
 from coordination import services
 from coordination.exports import DAILY_REPORT, DASHBOARD, TASK_STATUS, export_bundle
 from coordination.models import Snapshot, Task
-from coordination.plan_import import plan_import_data
+from coordination.services.plan_import import plan_import_data
 from coordination.tasks import snapshot_slot, take_snapshot
 from tests.coordination import schema_check
 from tests.coordination.conftest import COORDINATION_PLAN, REPO_ROOT, T4_PLAN

@@ -27,7 +27,7 @@ from coordination.models import (
     TaskEvent,
     Track,
 )
-from coordination.plan_import import PlanImportError, plan_import_data
+from coordination.services.plan_import import PlanImportError, plan_import_data
 from lukhas_site.demo import demo_hooks
 from tests.coordination.conftest import COORDINATION_PLAN, FIXTURE_PLANS, REPO_ROOT, T4_PLAN
 

@@ -1,11 +1,12 @@
-"""The rules of services.py: every refusal, its message, and the events every change writes."""
+"""The rules of coordination.services: every refusal, its message, the events it writes."""
 
 from __future__ import annotations
 
 import pytest
 
-from coordination import services
+from coordination import selectors, services
 from coordination.models import AcceptanceItem, ActorKind, TaskEvent, TaskStatus
+from coordination.services import transitions
 from lukhas_site.errors import Conflict, InvalidRequest, NotFound, RuleViolation
 
 pytestmark = pytest.mark.django_db
@@ -77,13 +78,13 @@ def test_it_refuses_a_status_that_does_not_exist(make_task, alice):
 
 
 def test_it_says_which_key_it_cannot_find():
-    error = refusal(NotFound, services.task_get, key="ZZ-9")
+    error = refusal(NotFound, selectors.task_get, key="ZZ-9")
     assert error.message == "No task has the key 'ZZ-9'."
 
 
 def test_it_finds_a_numbered_task_without_its_hash(make_task):
     task = make_task("#3")
-    assert services.task_get("3") == task
+    assert selectors.task_get("3") == task
 
 
 # --------------------------------------------------------------------------- dependencies
@@ -266,7 +267,7 @@ def test_it_claims_a_status_change_atomically(make_task, alice, monkeypatch):
         real_check(current, to, reason)
         type(current).objects.filter(pk=current.pk).update(status="cancelled")
 
-    monkeypatch.setattr(services, "transition_check", someone_else_moves_it_first)
+    monkeypatch.setattr(transitions, "transition_check", someone_else_moves_it_first)
     error = refusal(Conflict, services.task_transition, task=task, to="in_progress", by=alice)
     assert error.message == (
         "A changed while you were moving it (it is now Cancelled); reload and try again."

@@ -14,8 +14,8 @@ import uuid
 import pytest
 
 from coordination import services
-from coordination.github import task_keys_in
 from coordination.models import Task, TaskEvent, WebhookDelivery
+from coordination.services.github import task_keys_in
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,10 @@
-"""``manage.py import_plan PLAN.md [--dry-run] [--format json]``: a markdown plan into tasks."""
+"""``manage.py import_plan PLAN.md [--dry-run] [--format json] [--max-bytes N]``: a plan into tasks.
+
+The same size limit as the upload form and ``POST /api/coordination/imports``
+(``LUKHAS_COORD_UPLOAD_MAX_BYTES``, 2 MiB by default), checked before the plan is
+read and while it is read (stdin has no size): a 50 MB plan once took 3.8 GB of
+memory and three minutes before failing. ``--max-bytes`` raises it on purpose.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from coordination.plan_import import ImportReport, PlanImportError, plan_import_data
+from coordination.services.plan_import import ImportReport, plan_import_data
+from lukhas_site.errors import LukhasError
 
 
 class Command(BaseCommand):
@@ -28,16 +36,35 @@ class Command(BaseCommand):
             "--format", choices=("text", "json"), default="text", help="output on stdout"
         )
         parser.add_argument("--name", help="source name to record (default: the file name)")
+        parser.add_argument(
+            "--max-bytes",
+            type=_positive_int,
+            default=None,
+            help="refuse a larger plan (default: LUKHAS_COORD_UPLOAD_MAX_BYTES, the API's limit)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         path = options["file"]
+        limit = options["max_bytes"] or settings.COORDINATION_UPLOAD_MAX_BYTES
+        too_big = (
+            f"the plan is larger than the limit of {limit:,} bytes (raise it with "
+            "--max-bytes if you mean it); nothing was imported"
+        )
         if path == "-":
-            data, name = sys.stdin.buffer.read(), options["name"] or "stdin.md"
+            name = options["name"] or "stdin.md"
+            data = sys.stdin.buffer.read(limit + 1)
         else:
             file = Path(path)
             if not file.is_file():
                 raise CommandError(f"{path}: no such file")
-            data, name = file.read_bytes(), options["name"] or file.name
+            name = options["name"] or file.name
+            size = file.stat().st_size
+            if size > limit:
+                raise CommandError(f"{name}: {size:,} bytes: {too_big}")
+            with file.open("rb") as stream:
+                data = stream.read(limit + 1)  # the file may grow after the stat
+        if len(data) > limit:
+            raise CommandError(f"{name}: {too_big}")
         bar = tqdm(
             total=0,
             desc=f"import {name}",
@@ -60,8 +87,9 @@ class Command(BaseCommand):
                 dry_run=options["dry_run"],
                 progress=progress,
             )
-        except PlanImportError as exc:
-            raise CommandError(f"{name}: {exc.message}; nothing was imported") from None
+        except LukhasError as exc:  # a plan error or a database refusal, with its line
+            message = exc.message.removesuffix("; nothing was imported.")
+            raise CommandError(f"{name}: {message}; nothing was imported") from None
         finally:
             bar.close()
         if options["format"] == "json":
@@ -90,6 +118,13 @@ class Command(BaseCommand):
             out.write(f"  unchanged {len(unchanged)}: {', '.join(unchanged)}")
         for warning in report.warnings:
             out.write(self.style.WARNING(f"  warning: {warning}"))
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise ValueError(text)
+    return value
 
 
 def _short(value: Any, limit: int = 100) -> str:

@@ -1,6 +1,6 @@
 """The GitHub webhook: pull requests move their tasks, check suites are recorded on them.
 
-``POST /api/coordination/github`` (see ``api.py``) verifies ``X-Hub-Signature-256``
+``POST /api/coordination/github`` (see ``coordination/api.py``) verifies ``X-Hub-Signature-256``
 with ``LUKHAS_GITHUB_WEBHOOK_SECRET`` and hands the delivery to ``webhook_handle``:
 
 - a ``X-GitHub-Delivery`` id seen before changes nothing (``WebhookDelivery``);
@@ -25,8 +25,10 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from coordination import services
 from coordination.models import Task, TaskStatus, WebhookDelivery
+from coordination.services.common import task_record_event
+from coordination.services.tasks import task_update
+from coordination.services.transitions import task_transition
 from lukhas_site.errors import AuthenticationFailed, InvalidRequest, LukhasError
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
@@ -165,7 +167,7 @@ def _pull_request(payload: dict[str, Any], result: WebhookResult) -> WebhookResu
         if branch and not task.branch:
             links["branch"] = branch
         if links:
-            task = services.task_update(task=task, by=by, **links)
+            task = task_update(task=task, by=by, **links)
         notes.append(_apply_pr_action(task, action, pr, by))
         result.tasks.append(task.key)
     result.outcome = "; ".join(n for n in notes if n)
@@ -183,22 +185,22 @@ def _apply_pr_action(task: Task, action: str, pr: dict[str, Any], by: str) -> st
     elif action == "closed" and pr.get("merged"):
         target = TaskStatus.DONE
     elif action == "closed":
-        services.task_record_event(
+        task_record_event(
             task=task, by=by, field="github", message=f"PR #{number} closed without merging"
         )
         return f"{task.key}: PR #{number} closed without merging (recorded)"
     elif action == "converted_to_draft":
-        services.task_record_event(
+        task_record_event(
             task=task, by=by, field="github", message=f"PR #{number} went back to draft"
         )
         return f"{task.key}: PR #{number} back to draft (recorded)"
     if target is None or task.status == target:
         return f"{task.key}: PR #{number} {action} (no change)"
     try:
-        services.task_transition(task=task, to=target, by=by)
+        task_transition(task=task, to=target, by=by)
     except LukhasError as exc:
         # The rules win over GitHub: the task stays, and its history says why.
-        services.task_record_event(
+        task_record_event(
             task=task,
             by=by,
             field="github",
@@ -227,8 +229,8 @@ def _check_suite(payload: dict[str, Any], result: WebhookResult) -> WebhookResul
     sha = str(suite.get("head_sha") or "")[:7]
     for task in tasks.distinct().order_by("key"):
         if task.ci_conclusion != conclusion:
-            services.task_update(task=task, by=by, ci_conclusion=conclusion)
-        services.task_record_event(
+            task_update(task=task, by=by, ci_conclusion=conclusion)
+        task_record_event(
             task=task,
             by=by,
             field="check_suite",

@@ -47,7 +47,7 @@ class BoardSize:
 
 def build_board(size: BoardSize, *, seed: int = 7, prefix: str = "SYN") -> list[Task]:
     """Agents, tracks, tasks (with acceptance items) and an acyclic dependency graph."""
-    rng = random.Random(seed)  # noqa: S311 - test data, not security
+    rng = random.Random(seed)
     agents = Agent.objects.bulk_create(
         Agent(name=f"{prefix} agent {i:03d}", role="executor") for i in range(size.agents)
     )

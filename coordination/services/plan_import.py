@@ -4,7 +4,7 @@ upload form, ``POST /api/coordination/imports`` and the demo data.
 - The parser (``plan_parser``) reads the plan; what it cannot read stops the
   import with the line to fix (``PlanImportError``), before anything is written.
 - Owners, collaborators and reviewers are mapped to agents through aliases
-  (``services.agent_resolve``): ``Codex``, ``CODEX``, ``@codex`` and ``ChatGPT
+  (``agent_resolve``): ``Codex``, ``CODEX``, ``@codex`` and ``ChatGPT
   Codex`` are one agent; an unknown name becomes a new agent, reported.
 - Tasks are matched by key, so importing a plan again updates what changed and
   reports each task as created, updated (with the fields) or unchanged.
@@ -13,18 +13,30 @@ upload form, ``POST /api/coordination/imports`` and the demo data.
   through ``task_transition``, so the rules hold (a refusal becomes a warning).
 - One transaction: an error anywhere writes nothing. ``dry_run`` runs the very
   same code and rolls it back, so it reports exactly what a real import would do.
+  A database error (a value too long for PostgreSQL, a lost connection) becomes
+  ``PlanStoreError`` naming the task and line it stopped at, never a traceback.
+- Keys and ids go to the database in chunks of ``IN_CHUNK``: one ``IN (...)``
+  over a 30,000-task plan passed SQLite's limit of bound variables.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
-from coordination.models import AcceptanceItem, Agent, Plan, Task, TaskDependency, TaskStatus
+from coordination.models import (
+    TRANSITIONS,
+    AcceptanceItem,
+    Agent,
+    Plan,
+    Task,
+    TaskDependency,
+    TaskStatus,
+)
 from coordination.plan_parser import (
     ParsedPlan,
     ParsedTask,
@@ -34,26 +46,28 @@ from coordination.plan_parser import (
     parse_plan_bytes,
     plan_to_dict,
 )
-from coordination.services import (
-    TRANSITIONS,
-    Actor,
-    AgentResolution,
+from coordination.services.agents import AgentResolution, agent_resolve, track_get_or_create
+from coordination.services.common import Actor
+from coordination.services.dependencies import (
     DependencyGraph,
+    task_add_dependency,
+    task_remove_dependency,
+)
+from coordination.services.tasks import (
     acceptance_item_add,
     acceptance_item_set,
-    agent_resolve,
-    task_add_dependency,
     task_create,
-    task_remove_dependency,
-    task_transition,
     task_update,
-    track_get_or_create,
 )
-from lukhas_site.errors import InvalidRequest, LukhasError
+from coordination.services.transitions import task_transition
+from lukhas_site.errors import InvalidRequest, LukhasError, Unprocessable
 
 Progress = Callable[[int, int], None]
 
 SCHEMA_VERSION = 1
+# At most this many values in one ``IN (...)``: below SQLite's oldest limit (999
+# bound variables) and PostgreSQL's (65,535), whatever the size of the plan.
+IN_CHUNK = 500
 
 
 class PlanImportError(InvalidRequest):
@@ -65,6 +79,28 @@ class PlanImportError(InvalidRequest):
         super().__init__(f"line {line}: {message}", param="file", details={"line": line})
         self.line = line
         self.reason = message
+
+
+class PlanStoreError(Unprocessable):
+    """The database refused what the plan asks for; nothing of the import was written."""
+
+    code = "plan_not_stored"
+
+    def __init__(self, line: int, key: str, error: DatabaseError) -> None:
+        where = f"line {line} (task {key})" if key else f"line {line}"
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        super().__init__(
+            f"{where}: the database refused the import ({first}); nothing was imported.",
+            param="file",
+            details={"line": line, "key": key},
+        )
+        self.line = line
+
+
+def _chunks(values: Sequence[Any]) -> Iterator[list[Any]]:
+    items = list(values)
+    for start in range(0, len(items), IN_CHUNK):
+        yield items[start : start + IN_CHUNK]
 
 
 @dataclass
@@ -181,13 +217,16 @@ def plan_import(
         warnings=list(plan.warnings),
         parsed=plan,
     )
+    importer = _Importer(plan, report, by=by, content=content, progress=progress)
     try:
         with transaction.atomic():
-            _Importer(plan, report, by=by, content=content, progress=progress).run()
+            importer.run()
             if dry_run:
                 raise _Rollback
     except _Rollback:
         report.plan_id = None
+    except DatabaseError as exc:
+        raise PlanStoreError(importer.line, importer.key, exc) from exc
     return report
 
 
@@ -209,6 +248,11 @@ class _Importer:
         self.agents: dict[str, AgentResolution] = {}
         self.tracks: dict[str, Any] = {}
         self.tasks: dict[str, Task] = {}
+        # Where the import is, for the message of a database error.
+        self.line, self.key = 1, ""
+
+    def _at(self, parsed: ParsedTask) -> None:
+        self.line, self.key = parsed.source_line or 1, parsed.key
 
     # ----------------------------------------------------------------- steps
 
@@ -217,14 +261,17 @@ class _Importer:
         self.report.plan_id = plan_row.pk
         for position, name in enumerate(self.plan.tracks):
             self._track(name, position)
-        existing = {
-            t.key: t
-            for t in Task.objects.filter(key__in=[p.key for p in self.plan.tasks])
-            .select_related("owner", "reviewer", "track", "source_plan")
-            .prefetch_related("collaborators", "acceptance_items")
-        }
+        existing: dict[str, Task] = {}
+        for keys in _chunks([p.key for p in self.plan.tasks]):
+            existing.update(
+                (t.key, t)
+                for t in Task.objects.filter(key__in=keys)
+                .select_related("owner", "reviewer", "track", "source_plan")
+                .prefetch_related("collaborators", "acceptance_items")
+            )
         total = len(self.plan.tasks) * 2
         for index, parsed in enumerate(self.plan.tasks, start=1):
+            self._at(parsed)
             task = existing.get(parsed.key)
             if task is None:
                 self.tasks[parsed.key] = self._create(parsed, plan_row)
@@ -411,18 +458,20 @@ class _Importer:
         graph = DependencyGraph()
         changes = {c.key: c for c in self.report.tasks}
         current: dict[int, dict[str, bool]] = {}  # blocked id -> {blocker key: from plan}
-        links = TaskDependency.objects.filter(blocked__in=[t.pk for t in self.tasks.values()])
-        for blocked_id, blocker_key, from_plan in links.values_list(
-            "blocked_id", "blocker__key", "from_plan"
-        ):
-            current.setdefault(blocked_id, {})[blocker_key] = from_plan
+        for ids in _chunks([t.pk for t in self.tasks.values()]):
+            links = TaskDependency.objects.filter(blocked__in=ids).values_list(
+                "blocked_id", "blocker__key", "from_plan"
+            )
+            for blocked_id, blocker_key, from_plan in links:
+                current.setdefault(blocked_id, {})[blocker_key] = from_plan
         known: dict[str, Task] = dict(self.tasks)
         needed = {k for p in self.plan.tasks for k in p.depends_on}
         needed |= {k for deps in current.values() for k in deps}
-        if needed - known.keys():
-            known.update({t.key: t for t in Task.objects.filter(key__in=needed - known.keys())})
+        for keys in _chunks(sorted(needed - known.keys())):
+            known.update({t.key: t for t in Task.objects.filter(key__in=keys)})
         half = len(self.plan.tasks)
         for index, parsed in enumerate(self.plan.tasks, start=1):
+            self._at(parsed)
             task = self.tasks[parsed.key]
             before = current.get(task.pk, {})
             added = [k for k in parsed.depends_on if k not in before and k in known]
@@ -450,6 +499,7 @@ class _Importer:
         """A status the plan states (not plain todo) moves existing tasks through the rules."""
         changes = {c.key: c for c in self.report.tasks}
         for parsed in self.plan.tasks:
+            self._at(parsed)
             change = changes[parsed.key]
             if change.action == "created" or parsed.status in ("", TaskStatus.TODO):
                 continue
