@@ -43,4 +43,5 @@ urlpatterns = [
     path("coordination/", include("coordination.urls")),
     path("soak/", include("soak.urls")),
     path("matriz/", include("matriz.urls")),
+    path("jobs/", include("jobs.urls")),
 ]
