@@ -182,3 +182,13 @@ register(
 )
 
 register(Flow("t-single", steps=[Step("once", effect_step("once"))], module=__name__))
+
+
+def _gauge(ctx):
+    from prometheus_client import REGISTRY
+
+    value = REGISTRY.get_sample_value("lukhas_jobs_running", {"kind": "t-gauge"})
+    return {"running_while_in_step": value}
+
+
+register(Flow("t-gauge", steps=[Step("look", _gauge)], module=__name__))
