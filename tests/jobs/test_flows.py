@@ -19,6 +19,7 @@ from django.core.management import CommandError, call_command
 
 from jobs import services
 from jobs.models import FlowStep, Job, JobStatus, StepStatus
+from lukhas_site import metrics
 from tests.jobs.flows import done, runs
 
 TERMINAL = {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED}
@@ -160,7 +161,7 @@ def test_it_cancels_a_flow_mid_step(jobs_worker, tmp_path, bob):
     assert not done(tmp_path, "slow") and runs(tmp_path, "last") == 0
 
 
-def test_it_resumes_after_the_worker_is_sigkilled_mid_step(worker_factory, tmp_path):
+def test_it_resumes_after_the_worker_is_sigkilled_mid_step(worker_factory, tmp_path, monkeypatch):
     first = worker_factory("doomed-worker")
     job = services.job_start(
         kind="t-slow",
@@ -169,7 +170,9 @@ def test_it_resumes_after_the_worker_is_sigkilled_mid_step(worker_factory, tmp_p
     )
     wait_step(job, "slow", StepStatus.RUNNING, workers=[first])
     first.kill()
-    second = worker_factory("rescue-worker")
+    prom_dir = tmp_path / "prom"
+    prom_dir.mkdir()
+    second = worker_factory("rescue-worker", PROMETHEUS_MULTIPROC_DIR=str(prom_dir))
     job = wait_for(job, sweep=True, workers=[first, second])
     assert job.status == JobStatus.SUCCEEDED, job.error
     # The step it was in ran again; the ones before and after ran once; every
@@ -179,6 +182,12 @@ def test_it_resumes_after_the_worker_is_sigkilled_mid_step(worker_factory, tmp_p
     assert job.attempts == 2
     assert any("stopped (last heartbeat" in e["line"] and "resuming" in e["line"] for e in job.log)
     assert job.steps.get(name="slow").claimed_by.startswith("rescue-worker@")
+    # The worker's pool child wrote its metrics to the shared folder; /metrics merges them.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(prom_dir))
+    text = metrics.render_latest()[0].decode()
+    assert 'lukhas_job_total{kind="t-slow",outcome="succeeded"} 1.0' in text
+    assert 'lukhas_job_duration_seconds_count{kind="t-slow"} 1.0' in text
+    assert 'lukhas_jobs_running{kind="t-slow"} 0.0' in text
 
 
 def _free_port() -> int:
