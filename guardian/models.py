@@ -28,6 +28,8 @@ class Scope(models.TextChoices):
     DREAMS_WRITE = "dreams:write", "dreams:write: submit dream jobs"
     OPS_READ = "ops:read", "ops:read: read the ops API"
     OPS_WRITE = "ops:write", "ops:write: change data through the ops API"
+    JOBS_READ = "jobs:read", "jobs:read: read jobs, their steps and progress"
+    JOBS_WRITE = "jobs:write", "jobs:write: approve, reject, cancel and retry jobs"
 
 
 ALL_SCOPES: frozenset[str] = frozenset(Scope.values)

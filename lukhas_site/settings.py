@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "coordination.apps.CoordinationConfig",
     "soak.apps.SoakConfig",
     "audits.apps.AuditsConfig",
+    "jobs.apps.JobsConfig",
 ]
 
 MIDDLEWARE = [
@@ -600,6 +601,35 @@ CELERY_BEAT_SCHEDULE["matriz-sweep-dreams"] = {
     "task": "matriz.sweep_dreams",
     "schedule": MATRIZ_DREAM_SWEEP_SECONDS,
     "options": {"expires": MATRIZ_DREAM_SWEEP_SECONDS},
+}
+
+# --- Jobs ---
+# Jobs and flows (jobs/, docs/jobs.md): durable multi-step work on Celery.
+
+# A running step writes a heartbeat this often; the sweeper (every SWEEP
+# seconds, on beat) resumes a step whose heartbeat is older than STALE.
+JOBS_HEARTBEAT_SECONDS = env_float("LUKHAS_JOBS_HEARTBEAT_SECONDS", 10.0)
+JOBS_STALE_SECONDS = env_float("LUKHAS_JOBS_STALE_SECONDS", 60.0)
+JOBS_SWEEP_SECONDS = env_float("LUKHAS_JOBS_SWEEP_SECONDS", 30.0)
+# A job whose worker was lost this many times fails with the reason (a flow may say otherwise).
+JOBS_MAX_ATTEMPTS = env_int("LUKHAS_JOBS_MAX_ATTEMPTS", 3)
+# Lines of log a job keeps (oldest dropped first).
+JOBS_LOG_LINES = env_int("LUKHAS_JOBS_LOG_LINES", 200)
+# Modules that declare flows, besides every app's flows.py (tests add theirs here).
+JOBS_FLOW_MODULES = env_list("LUKHAS_FLOW_MODULES", [])
+# Where people open a job's page (the CLI prints <base>/jobs/<id>/).
+JOBS_BASE_URL = env_str("LUKHAS_BASE_URL", "http://127.0.0.1:8000")
+if JOBS_HEARTBEAT_SECONDS <= 0 or JOBS_STALE_SECONDS < 2 * JOBS_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured(
+        f"LUKHAS_JOBS_STALE_SECONDS={JOBS_STALE_SECONDS} must be at least twice "
+        f"LUKHAS_JOBS_HEARTBEAT_SECONDS={JOBS_HEARTBEAT_SECONDS} (one missed beat is not death)"
+    )
+if JOBS_MAX_ATTEMPTS < 1 or JOBS_LOG_LINES < 1:
+    raise ImproperlyConfigured("LUKHAS_JOBS_MAX_ATTEMPTS and LUKHAS_JOBS_LOG_LINES must be >= 1")
+CELERY_BEAT_SCHEDULE["jobs-sweep"] = {
+    "task": "jobs.sweep",
+    "schedule": JOBS_SWEEP_SECONDS,
+    "options": {"expires": max(5.0, JOBS_SWEEP_SECONDS)},
 }
 
 # --- Façade ---

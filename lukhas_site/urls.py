@@ -49,4 +49,5 @@ urlpatterns = [
     path("coordination/", include("coordination.urls")),
     path("soak/", include("soak.urls")),
     path("matriz/", include("matriz.urls")),
+    path("jobs/", include("jobs.urls")),
 ]
