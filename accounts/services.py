@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime, timedelta
 from importlib import import_module
 from typing import Any
 
-from axes.models import AccessAttempt
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, get_user_model
 from django.contrib.auth.models import AbstractBaseUser, Group, Permission
@@ -55,7 +56,7 @@ def session_record(*, request: HttpRequest, user: AbstractBaseUser) -> UserSessi
         session.save()
     backend = session.get(BACKEND_SESSION_KEY, "")
     method = SignInMethod.SSO if backend.startswith("accounts.oidc") else SignInMethod.PASSWORD
-    cutoff = timezone.now() - timezone.timedelta(seconds=settings.ACCOUNTS_SESSION_MAX_AGE_SECONDS)
+    cutoff = timezone.now() - timedelta(seconds=settings.ACCOUNTS_SESSION_MAX_AGE_SECONDS)
     UserSession.objects.filter(user=user, created_at__lt=cutoff).delete()
     row, _ = UserSession.objects.update_or_create(
         session_key=session.session_key,
@@ -121,6 +122,21 @@ def login_unlock(*, attempts: QuerySet[AccessAttempt], by: AbstractBaseUser | No
         extra={"by": getattr(by, "pk", None), "attempts": count, "unlocked": described},
     )
     return count
+
+
+def audit_purge(*, now: datetime | None = None) -> dict[str, int]:
+    """Forget sign-ins and failures older than LUKHAS_LOGIN_AUDIT_RETENTION_DAYS, dead sessions."""
+    now = now or timezone.now()
+    audit_cutoff = now - timedelta(days=settings.ACCOUNTS_AUDIT_RETENTION_DAYS)
+    session_cutoff = now - timedelta(seconds=settings.ACCOUNTS_SESSION_MAX_AGE_SECONDS)
+    # Counters are axes' (they expire with the cool-off; its handler cleans them).
+    purged = {
+        "sign_ins": AccessLog.objects.filter(attempt_time__lt=audit_cutoff).delete()[0],
+        "failures": AccessFailureLog.objects.filter(attempt_time__lt=audit_cutoff).delete()[0],
+        "sessions": UserSession.objects.filter(created_at__lt=session_cutoff).delete()[0],
+    }
+    log.info("sign-in audit purged", extra=purged)
+    return purged
 
 
 # --- Single sign-on ------------------------------------------------------------

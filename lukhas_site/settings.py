@@ -574,6 +574,13 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = False
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# Successes and failures are kept this long (beat's accounts.purge_audit, daily).
+ACCOUNTS_AUDIT_RETENTION_DAYS = env_int("LUKHAS_LOGIN_AUDIT_RETENTION_DAYS", 90)
+CELERY_BEAT_SCHEDULE["accounts-purge-audit"] = {
+    "task": "accounts.purge_audit",
+    "schedule": 86_400.0,
+    "options": {"expires": 43_200},
+}
 AXES_LOCKOUT_CALLABLE = "accounts.views.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "accounts.addresses.client_address"
 # Masked in the stored form data and in axes' log lines (the password always is).
@@ -614,7 +621,8 @@ OIDC_ISSUER = env_str("LUKHAS_OIDC_ISSUER").strip().rstrip("/")
 OIDC_RP_CLIENT_ID = env_str("LUKHAS_OIDC_CLIENT_ID").strip()
 OIDC_RP_CLIENT_SECRET = ""
 OIDC_PROVIDER_NAME = env_str("LUKHAS_OIDC_PROVIDER_NAME", "single sign-on").strip()
-OIDC_RP_SCOPES = env_str("LUKHAS_OIDC_SCOPES", "openid email profile groups").strip()
+# Add the scope that carries groups where the provider has one (Okta, Authentik: groups).
+OIDC_RP_SCOPES = env_str("LUKHAS_OIDC_SCOPES", "openid email profile").strip()
 OIDC_GROUPS_CLAIM = env_str("LUKHAS_OIDC_GROUPS_CLAIM", "groups").strip()
 OIDC_ALLOWED_DOMAINS = [d.lower() for d in env_list("LUKHAS_OIDC_ALLOWED_DOMAINS", [])]
 OIDC_ALLOWED_GROUPS = env_list("LUKHAS_OIDC_ALLOWED_GROUPS", [])

@@ -83,7 +83,8 @@ def oidc_provider_install() -> Path:
     marker = OIDC_DIR / "node_modules" / "oidc-provider" / "package.json"
     lock = OIDC_DIR / "package-lock.json"
     installed_lock = OIDC_DIR / "node_modules" / ".package-lock.json"
-    if not marker.exists() or installed_lock.stat().st_mtime < lock.stat().st_mtime:
+    stale = not installed_lock.exists() or installed_lock.stat().st_mtime < lock.stat().st_mtime
+    if not marker.exists() or stale:
         try:
             subprocess.run(
                 [npm, "ci", "--no-audit", "--no-fund", "--loglevel", "error"],
@@ -185,6 +186,7 @@ def sso_settings(settings):
         settings.OIDC_ALLOWED_GROUPS = []
         settings.OIDC_GROUP_MAP = GROUP_MAP
         settings.OIDC_PROVIDER_NAME = "Corp SSO"
+        settings.OIDC_RP_SCOPES = "openid email profile groups"
         settings.AUTHENTICATION_BACKENDS = [
             "accounts.backends.LockoutBackend",
             "django.contrib.auth.backends.ModelBackend",

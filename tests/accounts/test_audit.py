@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+import time_machine
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.forms.models import model_to_dict
+from django.utils import timezone
 
+from accounts.tasks import purge_audit
 from tests.accounts.conftest import attempts, sign_in
 from tests.conftest import PASSWORD
 
@@ -64,3 +69,18 @@ def test_it_never_stores_a_password_attempted(client, alice):
         for secret in secrets:
             assert secret not in stored, f"{type(row).__name__} holds a password"
     assert "password=********************" in AccessAttempt.objects.get().post_data
+
+
+def test_it_purges_audit_rows_past_the_retention(client, alice, settings):
+    settings.ACCOUNTS_AUDIT_RETENTION_DAYS = 90
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as clock:
+        sign_in(client, "alice", "wrong")
+        sign_in(client, "alice", PASSWORD)
+        clock.shift(timedelta(days=60))
+        sign_in(client, "alice", "wrong-again", address="192.0.2.44")
+        clock.shift(timedelta(days=31))
+        purged = purge_audit.apply().get()
+    assert purged == {"sign_ins": 1, "failures": 1, "sessions": 1}
+    assert list(AccessFailureLog.objects.values_list("ip_address", flat=True)) == ["192.0.2.44"]
+    assert not AccessLog.objects.exists()
