@@ -671,3 +671,168 @@ MIDDLEWARE.insert(
     MIDDLEWARE.index("lukhas_site.middleware.MetricsMiddleware") + 1,
     "lukhas_site.middleware.ErrorEnvelopeMiddleware",
 )
+# --- Sign-in (accounts) ---
+# Brute-force lockout (django-axes), login audit, single sign-on (OIDC,
+# mozilla-django-oidc) and session lifetimes. Every variable is documented in
+# docs/sign-in.md.
+
+import ipaddress as _ipaddress  # noqa: E402
+import json as _accounts_json  # noqa: E402
+from datetime import timedelta as _timedelta  # noqa: E402
+
+# accounts after axes: its admin re-registers axes' AccessAttempt with an Unlock
+# action, and its signal receivers run after axes' handler.
+INSTALLED_APPS += ["axes", "accounts.apps.AccountsConfig"]
+# Right after authentication, before Guardian: an idle or too-old session is
+# ended before anything treats it as a principal.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "accounts.middleware.SessionLifetimeMiddleware",
+)
+# Last, as django-axes asks: turns its lockout flag into the 429 answer.
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+
+ACCOUNTS_PASSWORD_LOGIN = env_bool("LUKHAS_LOGIN_PASSWORD", True)
+OIDC_ENABLED = env_bool("LUKHAS_OIDC_ENABLED", False)
+if not (ACCOUNTS_PASSWORD_LOGIN or OIDC_ENABLED):
+    raise ImproperlyConfigured(
+        "LUKHAS_LOGIN_PASSWORD=false leaves no way to sign in: set LUKHAS_OIDC_ENABLED=true too"
+    )
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username or address before any password is checked.
+    "accounts.backends.LockoutBackend",
+    *(["django.contrib.auth.backends.ModelBackend"] if ACCOUNTS_PASSWORD_LOGIN else []),
+    *(["accounts.oidc.SignInBackend"] if OIDC_ENABLED else []),
+]
+
+# Lockout: N failures per username, and N per client address, each counted
+# while the failures come less than the cool-off apart; then refused until the
+# cool-off has passed since the last attempt. The database handler: every web
+# process sees the same counters (PostgreSQL in production), and the admin can
+# unlock by deleting them.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env_int("LUKHAS_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = _timedelta(seconds=env_int("LUKHAS_LOGIN_COOLOFF_SECONDS", 900))
+if AXES_FAILURE_LIMIT < 1 or AXES_COOLOFF_TIME.total_seconds() < 1:
+    raise ImproperlyConfigured(
+        "LUKHAS_LOGIN_FAILURE_LIMIT and LUKHAS_LOGIN_COOLOFF_SECONDS must be at least 1"
+    )
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# A success must not wipe the counters: it would let anyone with one working
+# account reset the address counter of the address they attack from.
+AXES_RESET_ON_SUCCESS = False
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# Successes and failures are kept this long (beat's accounts.purge_audit, daily).
+ACCOUNTS_AUDIT_RETENTION_DAYS = env_int("LUKHAS_LOGIN_AUDIT_RETENTION_DAYS", 90)
+CELERY_BEAT_SCHEDULE["accounts-purge-audit"] = {
+    "task": "accounts.purge_audit",
+    "schedule": 86_400.0,
+    "options": {"expires": 43_200},
+}
+AXES_LOCKOUT_CALLABLE = "accounts.views.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "accounts.addresses.client_address"
+# Masked in the stored form data and in axes' log lines (the password always is).
+AXES_SENSITIVE_PARAMETERS = [
+    "username", "ip_address", "password", "code", "state", "csrfmiddlewaretoken",
+]  # fmt: skip
+# Behind a proxy: the header that carries the client address (e.g. X-Forwarded-For),
+# believed only from these peers (addresses or networks).
+_client_ip_header = env_str("LUKHAS_LOGIN_CLIENT_IP_HEADER").strip()
+ACCOUNTS_CLIENT_IP_HEADER = (
+    "HTTP_" + _client_ip_header.upper().replace("-", "_") if _client_ip_header else ""
+)
+try:
+    ACCOUNTS_TRUSTED_PROXIES = [
+        _ipaddress.ip_network(value, strict=False)
+        for value in env_list("LUKHAS_LOGIN_TRUSTED_PROXIES", [])
+    ]
+except ValueError as _exc:
+    raise ImproperlyConfigured(f"LUKHAS_LOGIN_TRUSTED_PROXIES: {_exc}") from None
+if ACCOUNTS_CLIENT_IP_HEADER and not ACCOUNTS_TRUSTED_PROXIES:
+    raise ImproperlyConfigured(
+        "LUKHAS_LOGIN_CLIENT_IP_HEADER needs LUKHAS_LOGIN_TRUSTED_PROXIES (the proxies allowed "
+        "to set it); otherwise any client could choose its own address"
+    )
+
+# Sessions: an idle timeout and an absolute lifetime (accounts.middleware).
+ACCOUNTS_SESSION_IDLE_SECONDS = env_int("LUKHAS_SESSION_IDLE_SECONDS", 2 * 3600)
+ACCOUNTS_SESSION_MAX_AGE_SECONDS = env_int("LUKHAS_SESSION_MAX_AGE_SECONDS", 12 * 3600)
+if not 0 < ACCOUNTS_SESSION_IDLE_SECONDS <= ACCOUNTS_SESSION_MAX_AGE_SECONDS:
+    raise ImproperlyConfigured(
+        "LUKHAS_SESSION_IDLE_SECONDS must be positive and at most LUKHAS_SESSION_MAX_AGE_SECONDS"
+    )
+SESSION_COOKIE_AGE = ACCOUNTS_SESSION_MAX_AGE_SECONDS
+SESSION_COOKIE_SAMESITE = "Lax"  # the provider's redirect back is a top-level GET: Lax is sent
+
+# Single sign-on (off by default). The endpoints come from the issuer's discovery document.
+OIDC_ISSUER = env_str("LUKHAS_OIDC_ISSUER").strip().rstrip("/")
+OIDC_RP_CLIENT_ID = env_str("LUKHAS_OIDC_CLIENT_ID").strip()
+OIDC_RP_CLIENT_SECRET = ""
+OIDC_PROVIDER_NAME = env_str("LUKHAS_OIDC_PROVIDER_NAME", "single sign-on").strip()
+# Add the scope that carries groups where the provider has one (Okta, Authentik: groups).
+OIDC_RP_SCOPES = env_str("LUKHAS_OIDC_SCOPES", "openid email profile").strip()
+OIDC_GROUPS_CLAIM = env_str("LUKHAS_OIDC_GROUPS_CLAIM", "groups").strip()
+OIDC_ALLOWED_DOMAINS = [d.lower() for d in env_list("LUKHAS_OIDC_ALLOWED_DOMAINS", [])]
+OIDC_ALLOWED_GROUPS = env_list("LUKHAS_OIDC_ALLOWED_GROUPS", [])
+OIDC_RP_SIGN_ALGO = env_str("LUKHAS_OIDC_SIGN_ALGO", "RS256").strip()
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = env_float("LUKHAS_OIDC_TIMEOUT_SECONDS", 5.0)
+OIDC_AUTHENTICATE_CLASS = "accounts.oidc.SignInRequestView"
+OIDC_CALLBACK_CLASS = "accounts.oidc.SignInCallbackView"
+# mozilla-django-oidc redirects here as is (a path, not a URL name); the page shows why.
+LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/"
+
+
+def _oidc_group_map(name: str) -> dict[str, dict]:
+    """JSON: provider group -> {"groups", "permissions" (app.codename), "staff", "superuser"}."""
+    raw = env_str(name).strip()
+    if not raw:
+        return {}
+    try:
+        value = _accounts_json.loads(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} is not JSON: {exc}") from None
+    example = (
+        '{"release-team": {"groups": ["coordinators"], '
+        '"permissions": ["coordination.change_task"]}}'
+    )
+    keys = {"groups", "permissions", "staff", "superuser"}
+    if not isinstance(value, dict):
+        raise ImproperlyConfigured(f"{name} must be a JSON object, e.g. {example}")
+    for group, rule in value.items():
+        if not isinstance(rule, dict) or set(rule) - keys:
+            raise ImproperlyConfigured(
+                f"{name}[{group!r}] may only have groups, permissions, staff, superuser: {example}"
+            )
+        for key in ("groups", "permissions"):
+            items = rule.get(key, [])
+            if not isinstance(items, list) or not all(isinstance(i, str) and i for i in items):
+                raise ImproperlyConfigured(f"{name}[{group!r}].{key} must be a list of names")
+        if any(p.count(".") != 1 for p in rule.get("permissions", [])):
+            raise ImproperlyConfigured(f"{name}[{group!r}].permissions are app_label.codename")
+        for key in ("staff", "superuser"):
+            if not isinstance(rule.get(key, False), bool):
+                raise ImproperlyConfigured(f"{name}[{group!r}].{key} must be true or false")
+    return value
+
+
+OIDC_GROUP_MAP = _oidc_group_map("LUKHAS_OIDC_GROUP_MAP")
+if OIDC_ENABLED:
+    if not OIDC_ISSUER.startswith(("https://", "http://")) or not OIDC_RP_CLIENT_ID:
+        raise ImproperlyConfigured(
+            "LUKHAS_OIDC_ENABLED=true needs LUKHAS_OIDC_ISSUER (an http(s) URL) and "
+            "LUKHAS_OIDC_CLIENT_ID"
+        )
+    _secret_file = env_str("LUKHAS_OIDC_CLIENT_SECRET_FILE").strip()
+    if not _secret_file:
+        raise ImproperlyConfigured(
+            "LUKHAS_OIDC_ENABLED=true needs LUKHAS_OIDC_CLIENT_SECRET_FILE (a file holding the "
+            "client secret; never the secret itself in the environment)"
+        )
+    try:
+        OIDC_RP_CLIENT_SECRET = Path(_secret_file).read_text().strip()
+    except OSError as _exc:
+        raise ImproperlyConfigured(f"LUKHAS_OIDC_CLIENT_SECRET_FILE: {_exc}") from None
+    if not OIDC_RP_CLIENT_SECRET:
+        raise ImproperlyConfigured(f"LUKHAS_OIDC_CLIENT_SECRET_FILE={_secret_file} is empty")

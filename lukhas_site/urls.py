@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 
+from accounts import views as accounts_views
 from lukhas_site import views
 from lukhas_site.api import api, v1
 
@@ -35,12 +35,8 @@ urlpatterns = [
     path("v1/", v1.urls),
     re_path(r"^v1/(?P<rest>.*)$", csrf_exempt(v1.not_found_view), name="v1-not-found"),
     # Pages.
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("accounts.urls")),  # login, logout, the user's page, SSO
+    path("admin/login/", accounts_views.admin_login, name="admin-login"),
     path("admin/", admin.site.urls),
     path("", views.overview, name="overview"),
     path("health/", views.health_page, name="health"),

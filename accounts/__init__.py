@@ -1,0 +1,1 @@
+"""Sign-in: brute-force lockout (django-axes), login audit, single sign-on, session lifetimes."""
