@@ -11,8 +11,8 @@ from __future__ import annotations
 from django.http import HttpRequest
 
 from guardian import pdp
-from guardian.auth import Principal, user_principal
 from guardian.permissions import require_scope
+from guardian.principals import Principal, user_principal
 
 Need = tuple[str, str]  # (scope, Django permission)
 

@@ -19,8 +19,8 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from pydantic import BaseModel, ConfigDict, Field
 
-from guardian.auth import Principal
 from guardian.permissions import require_scope
+from guardian.principals import Principal
 from guardian.ratelimit import charge_tokens
 from lukhas_site.errors import NotFound
 

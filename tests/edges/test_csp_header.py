@@ -163,7 +163,7 @@ def _violations(page) -> list[str]:
 def test_it_renders_the_pages_and_their_charts_without_a_csp_violation(
     live_server, bob, csp_page, artifacts_dir
 ):
-    from coordination.plan_import import plan_import_data
+    from coordination.services.plan_import import plan_import_data
     from tests.coordination.conftest import COORDINATION_PLAN
 
     plan_import_data(
