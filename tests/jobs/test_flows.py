@@ -169,7 +169,12 @@ def test_it_resumes_after_the_worker_is_sigkilled_mid_step(worker_factory, tmp_p
         queue=worker_factory.queue,
     )
     wait_step(job, "slow", StepStatus.RUNNING, workers=[first])
+    deadline = time.monotonic() + 30
+    while runs(tmp_path, "slow") == 0:  # the step has begun its work, not just been claimed
+        assert time.monotonic() < deadline, first.output()
+        time.sleep(0.05)
     first.kill()
+    assert not done(tmp_path, "slow")
     prom_dir = tmp_path / "prom"
     prom_dir.mkdir()
     second = worker_factory("rescue-worker", PROMETHEUS_MULTIPROC_DIR=str(prom_dir))
@@ -179,7 +184,7 @@ def test_it_resumes_after_the_worker_is_sigkilled_mid_step(worker_factory, tmp_p
     # effect happened exactly once.
     assert [runs(tmp_path, s) for s in ("first", "slow", "last")] == [1, 2, 1]
     assert all(done(tmp_path, s) for s in ("first", "slow", "last"))
-    assert job.attempts == 2
+    assert job.attempts == 2 and job.steps.get(name="slow").attempts == 2
     assert any("stopped (last heartbeat" in e["line"] and "resuming" in e["line"] for e in job.log)
     assert job.steps.get(name="slow").claimed_by.startswith("rescue-worker@")
     # The worker's pool child wrote its metrics to the shared folder; /metrics merges them.
