@@ -18,6 +18,9 @@ from django.conf import settings
 from django.core.cache import cache, caches
 from django.db import connection
 
+from lukhas_site.celery import app
+from lukhas_site.tasks import HEARTBEAT_CACHE_KEY
+
 logger = logging.getLogger(__name__)
 
 CheckFunc = Callable[[], str | None]
@@ -106,8 +109,6 @@ def check_cache() -> str:
 
 
 def check_broker() -> str:
-    from lukhas_site.celery import app
-
     timeout = settings.READINESS_TIMEOUT_SECONDS
     with app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=timeout, interval_start=0)
@@ -132,8 +133,6 @@ def _check_filesystem_broker() -> None:
 
 def check_scheduler() -> str:
     """Beat enqueues ``lukhas.heartbeat`` and a worker runs it: both are alive."""
-    from lukhas_site.tasks import HEARTBEAT_CACHE_KEY
-
     beat_at = cache.get(HEARTBEAT_CACHE_KEY)
     if beat_at is None:
         raise RuntimeError("no heartbeat yet: are celery worker and beat running?")

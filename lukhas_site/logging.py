@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import logging.config
 import traceback
+from datetime import UTC, datetime
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -79,8 +80,6 @@ class LukhasJsonFormatter(JsonFormatter):
         )
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
-        from datetime import UTC, datetime
-
         return datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds")
 
 

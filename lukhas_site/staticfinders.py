@@ -6,6 +6,7 @@ from pathlib import Path
 
 import plotly
 from django.contrib.staticfiles.finders import BaseFinder
+from django.core import checks
 from django.core.files.storage import FileSystemStorage
 
 PLOTLY_STATIC_PATH = "vendor/plotly.min.js"
@@ -19,8 +20,6 @@ class PlotlyFinder(BaseFinder):
     """Exposes only ``vendor/plotly.min.js``, not the rest of plotly's package data."""
 
     def check(self, **kwargs: object) -> list:
-        from django.core import checks
-
         if not _plotly_js().is_file():
             return [
                 checks.Error(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 from celery import shared_task
 from django.core.cache import cache
+
+from lukhas_site.context import current_request_id
 
 HEARTBEAT_CACHE_KEY = "lukhas:heartbeat"
 
@@ -21,8 +24,4 @@ def heartbeat() -> float:
 @shared_task(name="lukhas.echo", acks_late=True, time_limit=30, soft_time_limit=25)
 def echo(value: str) -> dict:
     """A task that returns what it was given and who ran it: the round-trip probe."""
-    import os
-
-    from lukhas_site.context import current_request_id
-
     return {"value": value, "pid": os.getpid(), "request_id": current_request_id()}

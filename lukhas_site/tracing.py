@@ -48,6 +48,8 @@ def _otlp_exporter():  # noqa: ANN202 - the two exporters share no public base
         or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
         or "http/protobuf"
     )
+    # Each exporter pulls in its transport (grpcio, or protobuf over HTTP):
+    # imported only for the protocol a deployment chose.
     if protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
@@ -96,6 +98,7 @@ def instrument() -> None:
     global _instrumented
     if _instrumented or configure_tracing() is None:
         return
+    # Instrumentors patch libraries when imported; only a process that traces pays.
     from opentelemetry.instrumentation.celery import CeleryInstrumentor
     from opentelemetry.instrumentation.django import DjangoInstrumentor
     from opentelemetry.instrumentation.redis import RedisInstrumentor

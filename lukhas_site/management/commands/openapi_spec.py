@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from lukhas_site import api as roots
 from lukhas_site.openapi_diff import HTTP_METHODS, render_spec
 
 # Which NinjaAPI root, and where its committed document lives.
@@ -26,8 +27,6 @@ SPEC_FILES = {
 
 def api_schema(root: str) -> dict[str, Any]:
     """The OpenAPI document of ``root`` ("v1" or "api") as plain JSON data."""
-    from lukhas_site import api as roots
-
     if root not in SPEC_FILES:
         raise CommandError(f"unknown API root {root!r}: choose one of {', '.join(SPEC_FILES)}")
     return getattr(roots, root).get_openapi_schema()
