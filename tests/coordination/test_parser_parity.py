@@ -8,9 +8,9 @@ from coordination.plan_parser import text as plan_text
 
 
 def test_it_has_exactly_the_models_statuses_priorities_and_risks():
-    assert STATUSES == tuple(models.TaskStatus.values)
-    assert PRIORITIES == tuple(models.Priority.values)
-    assert RISKS == tuple(models.Risk.values)
+    assert tuple(models.TaskStatus.values) == STATUSES
+    assert tuple(models.Priority.values) == PRIORITIES
+    assert tuple(models.Risk.values) == RISKS
 
 
 def test_it_only_ever_reads_values_the_models_accept():
