@@ -6,11 +6,14 @@ database. What markdown it understands, how task keys are derived and which
 mistakes stop an import are written for coordinators in ``docs/plan-format.md``;
 keep the two in step.
 
-The package, in reading order: ``model`` (what a parse returns), ``text`` (one
-string at a time: agent names, estimates, mojibake, inline markdown), ``markdown``
-(the block and section tree), ``reader`` (sections, tables and checklists become
-tasks, helped by ``body`` for a task's own lines) and ``resolve`` (the passes over
-the finished list: owners, dependencies, critical reviews, statuses).
+The package is functions over one explicit parse state (``state.ParseState``, a
+dataclass every step receives), in reading order: ``model`` (what a parse
+returns), ``text`` (one string at a time: agent names, estimates, mojibake,
+inline markdown, field labels), ``blocks`` (the markdown block and section tree),
+``reader`` (the entry points and the order of steps), ``sections`` (headings and
+lists), ``tables`` (task tables), ``fields`` (a task's own lines), ``tasks``
+(keys, and merging a task defined twice) and ``resolve`` (the passes over the
+finished list: owners, dependencies, critical reviews, statuses).
 """
 
 from coordination.plan_parser.model import (

@@ -1,6 +1,7 @@
 """Plan text, cell by cell: agent names, estimates, mojibake repair, inline markdown, field values.
 
 Every helper here reads one string; nothing here knows about sections or tasks.
+The other modules of the parser share this vocabulary, so its names are public.
 """
 
 from __future__ import annotations
@@ -33,14 +34,14 @@ _AGENT_ALIASES = {
 }
 
 # Names recognised in headings ("Claude Code Execution Tasks") besides the plan's own.
-_KNOWN_AGENTS = ("Claude Code", "Codex", "Copilot", "Jules", "Claude", "ChatGPT", "Gemini")
+KNOWN_AGENTS = ("Claude Code", "Codex", "Copilot", "Jules", "Claude", "ChatGPT", "Gemini")
 
 
 def normalize_agent_name(raw: str) -> str:
     """Reduce how a plan names an agent to a default alias key ('**@Codex**' -> 'codex')."""
-    text = _plain(raw)
+    text = plain_text(raw)
     text = re.sub(r"\([^)]*\)", " ", text)
-    text = _strip_symbols(text).replace("@", " ").lower()
+    text = strip_symbols(text).replace("@", " ").lower()
     text = re.sub(r"[\s_.\-]+", " ", text).strip()
     return _AGENT_ALIASES.get(text, text)
 
@@ -51,7 +52,7 @@ _HOURS_PER_UNIT = {
     **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), 1 / 60),
     **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), 1.0),
 }
-_NO_ESTIMATE = {"", "-", "\u2014", "\u2013", "?", "tbd", "tba", "n/a", "na", "none", "unknown"}
+NO_ESTIMATE = {"", "-", "\u2014", "\u2013", "?", "tbd", "tba", "n/a", "na", "none", "unknown"}
 _AMOUNT = re.compile(r"(\d+(?:[.,]\d+)?)\s*([a-z]*)")
 
 
@@ -61,9 +62,9 @@ def parse_estimate(text: str) -> tuple[float | None, float | None]:
     Raises ValueError for anything else (days included: a working day is not a fixed
     number of hours, so the plan has to say hours).
     """
-    value = re.sub(r"\([^)]*\)", " ", _plain(text)).lower()
+    value = re.sub(r"\([^)]*\)", " ", plain_text(text)).lower()
     value = re.sub(r"^(?:~|≈|about|approx\.?|approximately|est\.?)\s*", "", value.strip())
-    if value.strip() in _NO_ESTIMATE:
+    if value.strip() in NO_ESTIMATE:
         return None, None
     parts = re.split(r"\s*(?:-|\u2013|\u2014|\bto\b)\s*", value.strip())
     if len(parts) > 2 or not all(parts):
@@ -217,30 +218,30 @@ def _fill_lost_bytes(data: bytes, lost: bytes) -> str | None:
 
 # --------------------------------------------------------------------------- inline text
 
-_CODE_SPAN = re.compile(r"(`+)(.+?)\1")
+CODE_SPAN = re.compile(r"(`+)(.+?)\1")
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _BOLD = re.compile(r"(\*\*|__)(.+?)\1")
 _EMPHASIS = re.compile(r"(?<![\w*])([*_])(?![\s*_])(.+?)(?<![\s*_])\1(?![\w*])")
-_STRIKE = re.compile(r"~~(.+?)~~")
+STRIKE = re.compile(r"~~(.+?)~~")
 _HTML_TAG = re.compile(r"</?[A-Za-z][^>]*>")
 
 
-def _plain(markdown: str, *, keep_code: bool = False) -> str:
+def plain_text(markdown: str, *, keep_code: bool = False) -> str:
     """Inline markdown -> text: markup gone, code spans kept as `x` only if asked."""
     pieces = []
     for index, piece in enumerate(re.split(r"(`+[^`]+?`+)", markdown)):
         if index % 2:
-            pieces.append(piece if keep_code else _CODE_SPAN.sub(r"\2", piece))
+            pieces.append(piece if keep_code else CODE_SPAN.sub(r"\2", piece))
             continue
         piece = _LINK.sub(r"\1", piece)
-        for pattern in (_BOLD, _BOLD, _STRIKE):
+        for pattern in (_BOLD, _BOLD, STRIKE):
             piece = pattern.sub(lambda m: m.group(m.lastindex or 1), piece)
         piece = _EMPHASIS.sub(r"\2", piece)
         pieces.append(_HTML_TAG.sub("", piece).replace("\\|", "|"))
     return " ".join("".join(pieces).split())
 
 
-def _strip_symbols(text: str) -> str:
+def strip_symbols(text: str) -> str:
     """Drop emoji and pictographs ('✅', '🎯'), which decorate titles but name nothing."""
     kept = [
         ch
@@ -252,11 +253,11 @@ def _strip_symbols(text: str) -> str:
     return " ".join("".join(kept).split())
 
 
-def _clean_title(markdown: str) -> str:
-    return _strip_symbols(_plain(markdown)).strip(" :-\u2013\u2014")
+def clean_title(markdown: str) -> str:
+    return strip_symbols(plain_text(markdown)).strip(" :-\u2013\u2014")
 
 
-def _slug(text: str, max_len: int = 40) -> str:
+def slugify(text: str, max_len: int = 40) -> str:
     """Readable key part: ascii words, parentheticals dropped ('Pin & lock' -> 'pin-lock')."""
     text = re.sub(r"\([^)]*\)", " ", text)
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
@@ -269,7 +270,7 @@ def _slug(text: str, max_len: int = 40) -> str:
     return slug
 
 
-def _split_top(text: str, separators: str) -> list[str]:
+def split_top(text: str, separators: str) -> list[str]:
     """Split on separators that sit outside backticks and parentheses."""
     parts, current, depth, in_code = [], [], 0, False
     for ch in text:
@@ -288,7 +289,7 @@ def _split_top(text: str, separators: str) -> list[str]:
     return [part.strip() for part in parts if part.strip()]
 
 
-def _split_row(line: str) -> list[str]:
+def split_row(line: str) -> list[str]:
     """Cells of a pipe-table row; '\\|' and pipes inside backticks stay in their cell."""
     row = line.strip()
     if row.startswith("|"):
@@ -341,8 +342,8 @@ _STATUS_PATTERNS = (
     (re.compile(r"done|complete|merged|shipped|finished|closed|✅"), "done"),
     (re.compile(r"todo|to do|not started|pending|open|planned|backlog|new"), "todo"),
 )
-_CHECKBOX = re.compile(r"^\[( |x|X|~|/|-)\]\s+")
-_CHECKBOX_STATUS = {
+CHECKBOX = re.compile(r"^\[( |x|X|~|/|-)\]\s+")
+CHECKBOX_STATUS = {
     " ": "todo",
     "x": "done",
     "X": "done",
@@ -352,16 +353,16 @@ _CHECKBOX_STATUS = {
 }
 
 
-def _priority(value: str) -> str | None:
-    for word in re.findall(r"[a-z0-9]+", _plain(value).lower()):
+def priority_of(value: str) -> str | None:
+    for word in re.findall(r"[a-z0-9]+", plain_text(value).lower()):
         if word in _PRIORITY_WORDS:
             return _PRIORITY_WORDS[word]
     return None
 
 
-def _risk(value: str) -> str | None:
+def risk_of(value: str) -> str | None:
     found = [
-        _RISK_WORDS[w] for w in re.findall(r"[a-z]+", _plain(value).lower()) if w in _RISK_WORDS
+        _RISK_WORDS[w] for w in re.findall(r"[a-z]+", plain_text(value).lower()) if w in _RISK_WORDS
     ]
     graded = [r for r in found if r != "variable"]
     if graded:  # "LOW-MEDIUM": plan for the worse one
@@ -369,34 +370,34 @@ def _risk(value: str) -> str | None:
     return found[0] if found else None
 
 
-def _status(value: str) -> str | None:
-    text = _plain(value).lower()
+def status_of(value: str) -> str | None:
+    text = plain_text(value).lower()
     for pattern, status in _STATUS_PATTERNS:
         if pattern.search(text):
             return status
     return None
 
 
-def _files(value: str) -> list[str]:
+def file_names(value: str) -> list[str]:
     """File names from a cell or list item: the first `backticked` name of each part."""
     found = []
-    for part in _split_top(value, ",;"):
-        code = _CODE_SPAN.search(part)
+    for part in split_top(value, ",;"):
+        code = CODE_SPAN.search(part)
         if code:
             found.append(code.group(2).strip())
         else:
-            plain = _plain(part)
-            if plain and " " not in plain and plain not in _NO_ESTIMATE:
+            plain = plain_text(part)
+            if plain and " " not in plain and plain not in NO_ESTIMATE:
                 found.append(plain)
     return found
 
 
-def _people(value: str) -> tuple[str, list[str]]:
+def people(value: str) -> tuple[str, list[str]]:
     """'**Codex** + Copilot' -> ('Codex', ['Copilot']); '(primary)' or bold marks the owner."""
     names: list[tuple[str, bool, str]] = []  # (name, bold, role)
-    for part in _split_top(re.sub(r"\s+and\s+", ",", value), ",+&;/"):
+    for part in split_top(re.sub(r"\s+and\s+", ",", value), ",+&;/"):
         role = " ".join(re.findall(r"\(([^)]*)\)", part)).lower()
-        name = _strip_symbols(_plain(re.sub(r"\([^)]*\)", " ", part)).replace("@", ""))
+        name = strip_symbols(plain_text(re.sub(r"\([^)]*\)", " ", part)).replace("@", ""))
         if name and name.lower() not in {"-", "—", "tbd", "none", "n/a", "unassigned", "anyone"}:
             names.append((name, part.lstrip().startswith(("**", "__")), role))
     if not names:
@@ -449,13 +450,13 @@ _LABELS = {
 }
 
 
-class _Field(NamedTuple):
+class Field(NamedTuple):
     kind: str  # a value of _LABELS, or "other"
     label: str  # as written, for notes
     value: str
 
 
-def _field(line: str) -> _Field | None:
+def read_field(line: str) -> Field | None:
     match = _FIELD.match(line)
     if not match:
         return None
@@ -463,28 +464,37 @@ def _field(line: str) -> _Field | None:
     key = re.sub(r"\([^)]*\)", " ", label.lower())
     key = " ".join(key.strip(" :").split())
     kind = _LABELS.get(key) or ("accept" if "criteria" in key else "other")
-    return _Field(kind, label.strip(" :"), match.group("value").strip())
+    return Field(kind, label.strip(" :"), match.group("value").strip())
 
 
 # --------------------------------------------------------------------------- dependencies
 
 _REF = r"(?:#\d+\b|\d+\b|[A-Z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*\b)"
-_DEPENDENCY = re.compile(
+DEPENDENCY = re.compile(
     r"(?i:\b(?:depends\s+on|depending\s+on|dependent\s+on|blocked\s+by|waits?\s+(?:for|on)|"
     r"after|post|requires|needs))[\s-]+(?P<task>(?i:(?:the\s+)?tasks?\s+))?"
     rf"(?P<refs>{_REF}(?:\s*(?:,|&|\+|(?i:and))\s*{_REF})*)"
 )
-_TASK_MENTION = re.compile(rf"\bTasks?\s+(?P<refs>{_REF}(?:\s*(?:,|&|(?i:and))\s*{_REF})*)")
-_BOLD_KEY_START = re.compile(rf"^\*\*(?P<ref>{_REF})\*\*")
-_KEY_LIKE = re.compile(r"#\d+|[A-Za-z]+-\d[\w-]*|[A-Z]+\d+[\w-]*")
-_BY_NAME = re.compile(r"\b(?:by|from)\s+(?P<name>[A-Z][\w-]*(?:\s+[A-Z][\w-]*)?)")
+TASK_MENTION = re.compile(rf"\bTasks?\s+(?P<refs>{_REF}(?:\s*(?:,|&|(?i:and))\s*{_REF})*)")
+BOLD_KEY_START = re.compile(rf"^\*\*(?P<ref>{_REF})\*\*")
+KEY_LIKE = re.compile(r"#\d+|[A-Za-z]+-\d[\w-]*|[A-Z]+\d+[\w-]*")
+BY_NAME = re.compile(r"\b(?:by|from)\s+(?P<name>[A-Z][\w-]*(?:\s+[A-Z][\w-]*)?)")
 
 
-def _warning_line(warning: str) -> int:
+def warning_line(warning: str) -> int:
     """Warnings read top to bottom, like the plan they are about."""
     match = re.match(r"line (\d+):", warning)
     return int(match.group(1)) if match else 0
 
 
-def _refs(text: str) -> list[str]:
+def refs_in(text: str) -> list[str]:
     return re.findall(_REF, text)
+
+
+def differs(name: str, mine: str, theirs: str) -> bool:
+    """Whether two statements of one field disagree (agent spellings and markup aside)."""
+    if name in ("owner", "reviewer"):
+        return normalize_agent_name(mine) != normalize_agent_name(theirs)
+    if name in ("goal",):
+        return plain_text(mine).lower() != plain_text(theirs).lower()
+    return mine != theirs

@@ -99,3 +99,17 @@ def test_it_renders_a_good_url_as_a_link(client, viewer, make_task):
     for url in (reverse("coordination"), reverse("coordination-task", args=[task.pk])):
         body = client.get(url).content.decode()
         assert 'href="https://github.com/lukhas/ops/pull/7"' in body, url
+
+
+def test_it_refuses_a_javascript_pr_url_from_the_webhook(client, settings, make_task):
+    from tests.coordination.test_webhook import SECRET, deliver, pull_request
+
+    settings.COORDINATION_GITHUB_WEBHOOK_SECRET = SECRET
+    make_task("CC-1")
+    payload = pull_request("opened", branch="feat/CC-1-x", title="CC-1")
+    payload["pull_request"]["html_url"] = PAYLOAD
+    response = deliver(client, "pull_request", payload)
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["param"] == "pr_url"
+    task = Task.objects.get(key="CC-1")
+    assert (task.pr_url, task.status) == ("", "todo")  # the whole delivery rolled back

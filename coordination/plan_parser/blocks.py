@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 
 from markdown_it.token import Token
 
-from coordination.plan_parser.text import _clean_title, _slug
+from coordination.plan_parser.text import clean_title, slugify
 
 # --------------------------------------------------------------------------- markdown blocks
 
 
 @dataclass
-class _Block:
+class Block:
     """A block of the markdown tree with its 1-based line span, from markdown-it tokens."""
 
     kind: str  # heading, paragraph, list, item, table, code, hr, html
@@ -21,7 +21,7 @@ class _Block:
     end: int
     text: str = ""
     level: int = 0
-    children: list[_Block] = field(default_factory=list)
+    children: list[Block] = field(default_factory=list)
 
     @property
     def item_text(self) -> str:
@@ -30,19 +30,19 @@ class _Block:
 
 
 @dataclass
-class _Section:
+class Section:
     """The blocks under one heading, and the deeper headings inside it."""
 
     level: int
     heading: str
     line: int
-    parent: _Section | None = None
-    blocks: list[_Block] = field(default_factory=list)
-    children: list[_Section] = field(default_factory=list)
+    parent: Section | None = None
+    blocks: list[Block] = field(default_factory=list)
+    children: list[Section] = field(default_factory=list)
 
     @property
     def title(self) -> str:
-        return _clean_title(self.heading)
+        return clean_title(self.heading)
 
     @property
     def track_name(self) -> str:
@@ -65,7 +65,7 @@ class _Section:
     @property
     def key_prefix(self) -> str:
         """First part of derived keys: the enumerator, else a short slug of the heading."""
-        return self.enumerator or _slug(self.track_name, max_len=24)
+        return self.enumerator or slugify(self.track_name, max_len=24)
 
 
 _BLOCK_KINDS = {
@@ -79,8 +79,8 @@ _BLOCK_KINDS = {
 _LEAF_KINDS = {"fence": "code", "code_block": "code", "hr": "hr", "html_block": "html"}
 
 
-def _build_blocks(tokens: list[Token]) -> list[_Block]:
-    root = _Block("root", 0, 0)
+def build_blocks(tokens: list[Token]) -> list[Block]:
+    root = Block("root", 0, 0)
     stack = [root]
     for token in tokens:
         top = stack[-1]
@@ -94,7 +94,7 @@ def _build_blocks(tokens: list[Token]) -> list[_Block]:
                 stack.append(top)
                 continue
             level = int(token.tag[1]) if kind == "heading" else 0
-            block = _Block(kind, token.map[0] + 1, token.map[1], level=level)
+            block = Block(kind, token.map[0] + 1, token.map[1], level=level)
             top.children.append(block)
             stack.append(block)
         elif token.nesting == -1:
@@ -102,18 +102,18 @@ def _build_blocks(tokens: list[Token]) -> list[_Block]:
         elif token.type == "inline":
             top.text = token.content
         elif token.type in _LEAF_KINDS and token.map:
-            top.children.append(_Block(_LEAF_KINDS[token.type], token.map[0] + 1, token.map[1]))
+            top.children.append(Block(_LEAF_KINDS[token.type], token.map[0] + 1, token.map[1]))
     return root.children
 
 
-def _build_sections(blocks: list[_Block]) -> _Section:
-    root = _Section(level=0, heading="", line=1)
+def build_sections(blocks: list[Block]) -> Section:
+    root = Section(level=0, heading="", line=1)
     stack = [root]
     for block in blocks:
         if block.kind == "heading":
             while stack[-1].level >= block.level:
                 stack.pop()
-            section = _Section(block.level, block.text, block.line, parent=stack[-1])
+            section = Section(block.level, block.text, block.line, parent=stack[-1])
             stack[-1].children.append(section)
             stack.append(section)
         else:
