@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime, timedelta
-from importlib import import_module
 from typing import Any
 
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
@@ -22,6 +21,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from accounts.addresses import client_address
 from accounts.models import SignInMethod, UserSession
@@ -39,7 +39,7 @@ SEEN_RESOLUTION_SECONDS = 60
 
 
 def _session_store() -> type[SessionBase]:
-    return import_module(settings.SESSION_ENGINE).SessionStore
+    return import_string(f"{settings.SESSION_ENGINE}.SessionStore")
 
 
 # --- Sessions ------------------------------------------------------------------

@@ -34,6 +34,8 @@ EVAL_SCOPES = (
     "dreams:write",
     "ops:read",
     "ops:write",
+    "jobs:read",
+    "jobs:write",
 )
 # Generous limits: an eval run must measure answers, not the rate limiter.
 KEY_LIMITS = ("--rpm", "100000", "--tpm", "100000000", "--quota", "1000000000")

@@ -73,6 +73,9 @@ def _authorize(
     request: HttpRequest | None,
     route: str,
 ) -> Principal:
+    # Pages and admin actions do not pass Guardian's middleware, which is what
+    # re-reads the admin's kill switch for /v1 and /api; cheap when not due.
+    pdp.refresh_if_stale()
     granted = None
     if principal.kind == "user" and perm is not None:
         # The Django permission grants the scope (or takes it away); the

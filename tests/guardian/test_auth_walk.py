@@ -20,7 +20,18 @@ pytestmark = pytest.mark.django_db
 METHODS = ("get", "post", "put", "patch", "delete")
 
 # Open on purpose: probes, scraping (token optional), signing in and out.
-OPEN_NAMES = {"healthz", "readyz", "login", "logout", "admin:login", "admin:logout"}
+OPEN_NAMES = {
+    "healthz",
+    "readyz",
+    "login",
+    "logout",
+    "admin:login",
+    "admin:logout",
+    "admin-login",  # accounts' lockout-aware admin login
+    # Single sign-on's start and callback (404 while OIDC is off, the default).
+    "oidc_authentication_init",
+    "oidc_authentication_callback",
+}
 # The roots' JSON 404 for unknown routes: no data behind them (checked below).
 UNKNOWN_ROUTE_NAMES = {"api-not-found", "v1-not-found", "api:api-root", "v1:api-root"}
 # Webhooks prove who sent them with a signature of their own, not a key or a
