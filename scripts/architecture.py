@@ -154,7 +154,9 @@ def sections() -> dict[str, str]:
         "paths": paths_section(),
     }
     for app in containers:
-        if (ROOT / app).is_dir() and len({m for m in graph.modules if m.startswith(app + ".")}):
+        modules = {m for m in graph.modules if m.startswith(app + ".")}
+        # An app that is still only its AppConfig (soak, audits today) has no graph to show.
+        if len(modules - {f"{app}.apps", f"{app}.urls", f"{app}.views"}) > 1:
             out[f"app:{app}"] = app_section(graph, app, layers)
     return out
 

@@ -52,7 +52,7 @@ class Path_:
         return len(self.edges)
 
     def as_json(self) -> dict:
-        return {"hops": self.hops, "modules": self.modules}
+        return {"hops": self.hops, "modules": self.modules, "edges": sorted(map(list, self.edges))}
 
 
 @contextmanager
