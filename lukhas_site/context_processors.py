@@ -11,6 +11,7 @@ NAV = [
     ("soak", "Soak"),
     ("health", "Health"),
     ("matriz", "MATRIZ"),
+    ("jobs", "Jobs"),
     ("api-docs", "API docs"),
 ]
 
