@@ -11,6 +11,8 @@ class MatrizConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        # Imported here, not at the top: apps.py loads before the app registry
+        # is ready, and these modules import models (Django's AppConfig rule).
         from lukhas_site.demo import register_demo_loader
         from lukhas_site.health import register_check
         from matriz import checks, metrics  # noqa: F401 - metrics: the collectors exist from boot
