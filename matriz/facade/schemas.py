@@ -36,6 +36,20 @@ class OpenModel(BaseModel):
 # --- chat completions ------------------------------------------------------
 
 
+def _chars(content: object) -> int:
+    """Characters of a message's content: a string, or the text of its parts."""
+    if content is None:
+        return 0
+    if isinstance(content, str):
+        return len(content)
+    total = 0
+    for part in content if isinstance(content, list) else [content]:
+        text = part.get("text") if isinstance(part, dict) else getattr(part, "text", None)
+        if isinstance(text, str):
+            total += len(text)
+    return total
+
+
 class ContentPart(OpenModel):
     type: str
     text: str | None = None
@@ -89,6 +103,20 @@ class ChatCompletionIn(StrictModel):
     service_tier: str | None = None
     reasoning_effort: str | None = None
     modalities: list[str] | None = None
+
+    @field_validator("messages")
+    @classmethod
+    def _conversation_within_the_input_limit(cls, value: list[ChatMessage]) -> list[ChatMessage]:
+        # Each message may hold MAX_INPUT_CHARS, but the request as a whole
+        # may not either: the HTTP body limit (LUKHAS_MAX_BODY_BYTES) is sized
+        # for this total, so every request these limits accept fits through it.
+        total = sum(_chars(message.content) for message in value)
+        if total > MAX_INPUT_CHARS:
+            raise ValueError(
+                f"the conversation holds {total:,} characters; "
+                f"at most {MAX_INPUT_CHARS:,} in one request"
+            )
+        return value
 
     @field_validator("stop")
     @classmethod
@@ -150,6 +178,16 @@ class ResponseCreateIn(StrictModel):
     def _needs_input(self) -> ResponseCreateIn:
         if self.input is None and not self.previous_response_id:
             raise ValueError("input is required (a string or a list of message items)")
+        items = self.input if isinstance(self.input, list) else [self.input]
+        total = _chars(self.instructions) + sum(
+            _chars(item.content if isinstance(item, ResponseInputItem) else item) for item in items
+        )
+        if total > MAX_INPUT_CHARS:
+            # Same total as chat: the body limit is sized for it.
+            raise ValueError(
+                f"input and instructions hold {total:,} characters; "
+                f"at most {MAX_INPUT_CHARS:,} in one request"
+            )
         return self
 
 
