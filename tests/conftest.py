@@ -141,6 +141,8 @@ def pytest_collection_modifyitems(config, items) -> None:
         item.add_marker(pytest.mark.skip(reason=reason))
 
 
+# Debian's Chromium through Playwright, for every app's browser tests.
+from tests.browser import browser_page, chromium  # noqa: E402, F401
 from tests.guardian.kit import api_key_headers, guardian_redis_prefix, mint_key  # noqa: E402, F401
 
 # A live site (uvicorn subprocess on the test database) for any app's e2e tests.

@@ -14,8 +14,8 @@ from django.core import checks as django_checks
 from django.test import override_settings
 
 from lukhas_site import checks
+from tests.browser import CHROMIUM_ARGS, chromium  # noqa: F401 - fixture
 from tests.conftest import PASSWORD
-from tests.coordination.test_browser import CHROMIUM_ARGS, chromium  # noqa: F401 - fixture
 
 CSP = "Content-Security-Policy"
 
