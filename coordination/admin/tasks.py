@@ -8,10 +8,11 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
 from django.utils.html import format_html, format_html_join
 
 from coordination import services
+from coordination.access import CREATE, WRITE
 from coordination.admin.actions import TaskActionsMixin
 from coordination.filters import TaskFilter
 from coordination.models import (
@@ -293,6 +294,18 @@ class TaskAdmin(TaskActionsMixin, admin.ModelAdmin):
         )
 
     # ----------------------------------------------------------------- saving through services
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponseBase:
+        """A save asks Guardian first, like the bulk actions, the board and the API."""
+        if request.method == "POST" and self._refused(request, WRITE if object_id else CREATE):
+            return HttpResponseRedirect(request.get_full_path())
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     def save_model(
         self, request: HttpRequest, obj: Task, form: forms.ModelForm, change: bool

@@ -95,3 +95,15 @@ def test_it_refuses_an_admin_bulk_action_without_the_change_permission(client, c
         {"action": "set_status", "_selected_action": [task.pk], "status": "in_progress"},
     )
     assert Task.objects.get(pk=task.pk).status == "todo"
+
+
+def test_it_refuses_an_admin_change_form_save_when_the_kill_switch_is_on(
+    bob_client, bob, make_task, kill_switch
+):
+    task = make_task("A")
+    url = reverse("admin:coordination_task_change", args=[task.pk])
+    response = bob_client.post(url, {"key": "A", "title": "Renamed by the form"})
+    assert response.status_code == 302
+    assert response["Location"] == url
+    assert Task.objects.get(pk=task.pk).title == "Task A"
+    assert any("kill switch" in str(m) for m in get_messages(response.wsgi_request))
