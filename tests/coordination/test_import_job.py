@@ -15,9 +15,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from coordination.models import PlanUpload, Task, TaskEvent
-from coordination.services.plan_import import plan_import_data
-from jobs.models import Job, JobStatus
+from coordination.models import Plan, PlanUpload, Task, TaskEvent
+from coordination.services.plan_import import plan_import_data, plan_import_start
+from jobs import services
+from jobs.models import Job, JobStatus, StepStatus
 from tests.coordination.conftest import COORDINATION_PLAN, FIXTURE_PLANS
 from tests.jobs.conftest import FLOW_ENV, FlowWorker, _purge_broker
 from tests.services import worker_env
@@ -176,3 +177,42 @@ def test_it_imports_in_the_request_below_the_threshold(
     assert f"0 created, 0 updated, {TASKS} unchanged" in out.getvalue()
     assert not Job.objects.exists()
     assert not PlanUpload.objects.exists()
+
+
+def synthetic_plan(n: int) -> bytes:
+    rows = [f"| IMP-{i} | Imported task {i} | Codex | LOW | 1h | HIGH | |" for i in range(1, n + 1)]
+    head = ["# Synthetic plan", "", "## Everything", ""]
+    head += [
+        "| # | Task | Owner | Risk | Time | Priority | Depends on |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    return ("\n".join(head + rows) + "\n").encode()
+
+
+def test_it_redoes_the_import_once_after_the_worker_dies_mid_apply(
+    transactional_db, import_worker, settings
+):
+    settings.JOBS_STALE_SECONDS = 2.0  # the test process sweeps, as beat would
+    n = 400  # a few seconds of import: the kill lands inside its transaction
+    job = plan_import_start(data=synthetic_plan(n), source_name="big.md", by="test")
+    deadline = time.monotonic() + 60
+    while job.steps.get(name="apply").status != StepStatus.RUNNING:
+        assert time.monotonic() < deadline, import_worker.output()
+        time.sleep(0.05)
+    time.sleep(0.5)
+    import_worker.kill()
+    assert job.steps.get(name="apply").status == StepStatus.RUNNING
+    assert not Task.objects.exists()  # its transaction never committed
+    import_worker.start()
+    # Sweep until the step is resumed; then not again (on SQLite the rerun's
+    # heartbeat waits for the import's write lock, and would look stale at 2 s).
+    while job.steps.get(name="apply").attempts < 2:
+        assert time.monotonic() < deadline + 60, import_worker.output()
+        services.jobs_sweep()
+        time.sleep(0.2)
+    job = wait_for(job, import_worker)
+    assert job.status == JobStatus.SUCCEEDED, (job.error, job.log[-5:])
+    assert job.result["steps"]["apply"]["counts"]["created"] == n
+    assert Task.objects.count() == n
+    assert Plan.objects.get().import_count == 1
+    assert any("importing again from the start" in e["line"] for e in job.log)
