@@ -21,7 +21,7 @@ from jobs import services
 from jobs.models import Job, JobStatus, StepStatus
 from tests.coordination.conftest import COORDINATION_PLAN, FIXTURE_PLANS
 from tests.jobs.conftest import FLOW_ENV, FlowWorker, _purge_broker
-from tests.services import worker_env
+from tests.services import require_postgres, worker_env
 
 API = "/api/coordination"
 TASKS = 21  # in COORDINATION_PLAN
@@ -216,3 +216,24 @@ def test_it_redoes_the_import_once_after_the_worker_dies_mid_apply(
     assert Task.objects.count() == n
     assert Plan.objects.get().import_count == 1
     assert any("importing again from the start" in e["line"] for e in job.log)
+
+
+@pytest.mark.integration
+def test_it_moves_the_bar_during_the_import_on_postgresql(transactional_db, import_worker):
+    require_postgres()
+    n = 400
+    job = plan_import_start(data=synthetic_plan(n), source_name="live.md", by="test")
+    seen: list[tuple[int, int, str]] = []
+    deadline = time.monotonic() + 120
+    while not job.is_terminal:
+        assert time.monotonic() < deadline, import_worker.output()
+        job.refresh_from_db()
+        apply = job.steps.get(name="apply")
+        if apply.status == StepStatus.RUNNING and 0 < job.progress_done < job.progress_total:
+            # Mid-import: the bar moved while the transaction has not committed yet.
+            seen.append((job.progress_done, Task.objects.count(), job.progress_message))
+        time.sleep(0.1)
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert (job.progress_done, job.progress_total) == (2 * n, 2 * n)
+    assert any(tasks == 0 and message.startswith("task IMP-") for _, tasks, message in seen), seen
+    assert Task.objects.count() == n
