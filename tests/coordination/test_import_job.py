@@ -237,3 +237,13 @@ def test_it_moves_the_bar_during_the_import_on_postgresql(transactional_db, impo
     assert (job.progress_done, job.progress_total) == (2 * n, 2 * n)
     assert any(tasks == 0 and message.startswith("task IMP-") for _, tasks, message in seen), seen
     assert Task.objects.count() == n
+
+
+def test_it_lists_stored_uploads_in_the_admin_without_their_bytes(db, bob_client):
+    upload = PlanUpload.objects.create(
+        source_name="big.md", sha256="ab" * 32, size=3, data=b"# x", uploaded_by_label="test"
+    )
+    listing = bob_client.get(reverse("admin:coordination_planupload_changelist"))
+    assert listing.status_code == 200 and "big.md" in listing.content.decode()
+    page = bob_client.get(reverse("admin:coordination_planupload_change", args=[upload.pk]))
+    assert page.status_code == 200 and 'name="data"' not in page.content.decode()
