@@ -32,6 +32,7 @@ from coordination.schemas import (
     AcceptancePatchIn,
     AgentOut,
     DependencyIn,
+    ImportJobOut,
     ImportOut,
     SnapshotOut,
     TaskIn,
@@ -41,7 +42,12 @@ from coordination.schemas import (
     WebhookOut,
 )
 from coordination.services import github
-from coordination.services.plan_import import plan_import_data
+from coordination.services.plan_import import (
+    parse_upload,
+    plan_import_data,
+    plan_import_runs_as_job,
+    plan_import_start,
+)
 from lukhas_site.errors import InvalidRequest, NotFound, ServiceUnavailable
 
 router = Router()
@@ -289,25 +295,44 @@ def agents_list(request: HttpRequest) -> Any:
 
 @router.post(
     "/imports",
-    response=ImportOut,
+    response={200: ImportOut, 202: ImportJobOut},
     url_name="coordination-import",
     operation_id="coordination_plan_import",
 )
 def plan_upload(
     request: HttpRequest, file: File[UploadedFile], dry_run: Form[bool] = False
-) -> dict[str, Any]:
+) -> Status:
     """Import a markdown plan (multipart ``file``); ``dry_run`` reports without writing.
 
     A plan with an error is refused with its line (400 ``plan_invalid``) and writes nothing.
+    Up to ``LUKHAS_PLAN_IMPORT_JOB_BYTES`` (and every dry run) the import runs in the
+    request (200, the report); a larger plan is stored and a ``plan-import`` job imports
+    it (202, the job's id and URLs; its result holds the counts and warnings).
     """
     allow(request, CREATE)
     limit = settings.COORDINATION_UPLOAD_MAX_BYTES
     if file.size and file.size > limit:
         raise InvalidRequest(f"The plan is {file.size:,} bytes; the limit is {limit:,}.")
-    report = plan_import_data(
-        data=file.read(), source_name=file.name or "plan.md", by=_actor(request), dry_run=dry_run
+    data, name = file.read(), file.name or "plan.md"
+    if not plan_import_runs_as_job(len(data), dry_run=dry_run):
+        report = plan_import_data(data=data, source_name=name, by=_actor(request), dry_run=dry_run)
+        return Status(200, report.to_dict())
+    plan = parse_upload(data, source_name=name)
+    job = plan_import_start(data=data, source_name=name, by=_actor(request), plan=plan)
+    base = settings.JOBS_BASE_URL.rstrip("/")
+    return Status(
+        202,
+        {
+            "job_id": job.pk,
+            "kind": job.kind,
+            "status": job.status,
+            "url": f"{base}/jobs/{job.pk}/",
+            "progress_url": f"{base}/jobs/{job.pk}/progress",
+            "source_name": job.params["source_name"],
+            "bytes": len(data),
+            "tasks": len(plan.tasks),
+        },
     )
-    return report.to_dict()
 
 
 # --------------------------------------------------------------------------- exports, snapshots

@@ -37,6 +37,7 @@ class PlanUploadForm(forms.Form):
         except PlanImportError as exc:
             self.add_error("file", f"{upload.name}: {exc.message}. Fix that line and upload again.")
             return cleaned
+        cleaned["data"] = data
         cleaned["content"] = data.decode("utf-8", "replace")
         return cleaned
 

@@ -238,6 +238,31 @@ class Plan(TimeStampedModel):
         return f"{self.source_name} ({self.checksum[:8]})"
 
 
+class PlanUpload(TimeStampedModel):
+    """An uploaded plan waiting for (or imported by) a ``plan-import`` job.
+
+    The bytes live in the database, not under var/: every worker that can run
+    the job reaches the database, not necessarily the web server's disk. A
+    2 MiB upload limit keeps the row small; the job's params only name it.
+    """
+
+    source_name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    data = models.BinaryField(help_text="the uploaded bytes, as sent")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    # Who signs the import when it is not a user: "api-key:<prefix>", "import_plan:<file>".
+    uploaded_by_label = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.source_name} ({self.size:,} bytes)"
+
+
 class Task(TimeStampedModel):
     """One unit of work with an owner, a status and the rules of ``coordination.services``."""
 

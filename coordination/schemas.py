@@ -196,6 +196,19 @@ class ImportOut(Schema):
     tasks: list[dict[str, Any]] = Field(description="every parsed task and its fields")
 
 
+class ImportJobOut(Schema):
+    """202: the plan is above LUKHAS_PLAN_IMPORT_JOB_BYTES and a job imports it."""
+
+    job_id: int = Field(description="follow it at GET /api/jobs/{job_id}")
+    kind: str = Field(description="the flow: plan-import")
+    status: str = Field(description="the job's status now (queued)")
+    url: str = Field(description="the job's page: progress bar, steps, log")
+    progress_url: str = Field(description="the progress JSON the page polls")
+    source_name: str
+    bytes: int
+    tasks: int = Field(description="tasks the plan declares")
+
+
 class WebhookOut(Schema):
     status: str = Field(description="processed, duplicate or ignored")
     event: str

@@ -28,7 +28,11 @@ from coordination.exports import CONTENT_TYPES, EXPORT_NAMES, export_bundle
 from coordination.filters import TaskFilter
 from coordination.forms import PlanUploadForm
 from coordination.models import TRANSITIONS, Priority, Risk, Task, status_label
-from coordination.services.plan_import import plan_import
+from coordination.services.plan_import import (
+    plan_import,
+    plan_import_runs_as_job,
+    plan_import_start,
+)
 from lukhas_site.errors import LukhasError, PermissionDenied, render_error
 
 
@@ -121,30 +125,47 @@ def task_move(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def plan_upload(request: HttpRequest) -> HttpResponse:
-    """Import a plan: synchronously (a 2,000-task plan takes seconds; see docs/coordination.md)."""
+    """Import a plan: in the request, or (above LUKHAS_PLAN_IMPORT_JOB_BYTES) as a job.
+
+    A large plan is stored and imported by the ``plan-import`` job; the page then
+    redirects to the job's page, which shows its progress bar, steps and log.
+    """
     try:
         allow(request, CREATE)
     except PermissionDenied as exc:
         return _forbidden(request, exc)
     report = None
-    if request.method == "POST":
-        form = PlanUploadForm(request.POST, request.FILES)
-        if form.is_valid():
-            try:
-                report = plan_import(
-                    plan=form.plan,
-                    by=request.user,
-                    dry_run=form.cleaned_data["dry_run"],
-                    content=form.cleaned_data["content"],
+    form = PlanUploadForm(request.POST, request.FILES) if request.method == "POST" else None
+    if form is not None and form.is_valid():
+        data, name = form.cleaned_data["data"], form.cleaned_data["file"].name
+        dry_run = form.cleaned_data["dry_run"]
+        try:
+            if plan_import_runs_as_job(len(data), dry_run=dry_run):
+                job = plan_import_start(
+                    data=data, source_name=name, by=request.user, plan=form.plan
                 )
-            except LukhasError as exc:
-                form.add_error("file", exc.message)
-    else:
-        form = PlanUploadForm()
+                messages.info(
+                    request,
+                    f"{name} is large ({len(data):,} bytes): job #{job.pk} imports it. "
+                    "This page follows it; the tasks are on the board once it succeeded.",
+                )
+                return redirect(reverse("jobs-job", args=[job.pk]))
+            report = plan_import(
+                plan=form.plan,
+                by=request.user,
+                dry_run=dry_run,
+                content=form.cleaned_data["content"],
+            )
+        except LukhasError as exc:
+            form.add_error("file", exc.message)
+    form = form or PlanUploadForm()
     status = 400 if request.method == "POST" and form.errors else 200
-    return render(
-        request, "coordination/import.html", {"form": form, "report": report}, status=status
-    )
+    context = {
+        "form": form,
+        "report": report,
+        "job_threshold": settings.COORDINATION_PLAN_IMPORT_JOB_BYTES,
+    }
+    return render(request, "coordination/import.html", context, status=status)
 
 
 @login_required

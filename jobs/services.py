@@ -266,7 +266,10 @@ def _finish(job: Job, status: str, *, now: datetime, main: list[FlowStep], error
         error=error,
         result=result,
         claimed_by="",
-        progress_done=min(done, job.progress_total),
+        # A flow that counts its own progress (a plan import: per task) ends full.
+        progress_done=job.progress_total
+        if status == JobStatus.SUCCEEDED
+        else min(done, job.progress_total),
         progress_message=status,
     )
     if updated:

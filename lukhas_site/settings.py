@@ -463,6 +463,9 @@ COORDINATION_GITHUB_WEBHOOK_SECRET = env_str("LUKHAS_GITHUB_WEBHOOK_SECRET")
 COORDINATION_BOARD_COLUMN_LIMIT = env_int("LUKHAS_COORD_BOARD_COLUMN_LIMIT", 50)
 # Largest plan the upload form and the API accept, bytes.
 COORDINATION_UPLOAD_MAX_BYTES = env_int("LUKHAS_COORD_UPLOAD_MAX_BYTES", 2 * 1024 * 1024)
+# A plan larger than this (bytes) imports as a job (flow ``plan-import``) with a
+# progress bar instead of inside the request; dry runs and ``--sync`` stay in-process.
+COORDINATION_PLAN_IMPORT_JOB_BYTES = env_int("LUKHAS_PLAN_IMPORT_JOB_BYTES", 256 * 1024)
 for _hour, _minute in COORDINATION_SNAPSHOT_TIMES:
     CELERY_BEAT_SCHEDULE[f"coordination-snapshot-{_hour:02d}{_minute:02d}"] = {
         "task": "coordination.take_snapshot",

@@ -1,4 +1,4 @@
-"""Records the app writes itself (plans, snapshots, history, webhook deliveries): read-only."""
+"""Records the app writes itself (plans, uploads, snapshots, history, webhooks): read-only."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from coordination.models import Plan, Snapshot, TaskEvent, WebhookDelivery
+from coordination.models import Plan, PlanUpload, Snapshot, TaskEvent, WebhookDelivery
 
 # --------------------------------------------------------------------------- read-only records
 
@@ -40,6 +40,27 @@ class PlanAdmin(ReadOnlyAdmin):
     @admin.display(description="checksum")
     def short_checksum(self, plan: Plan) -> str:
         return plan.checksum[:12]
+
+
+@admin.register(PlanUpload)
+class PlanUploadAdmin(ReadOnlyAdmin):
+    """Large plans kept for their plan-import job; delete old ones here."""
+
+    list_display = (
+        "source_name",
+        "size",
+        "short_sha256",
+        "uploaded_by",
+        "uploaded_by_label",
+        "created_at",
+    )
+    search_fields = ("source_name", "sha256", "uploaded_by_label")
+    list_select_related = ("uploaded_by",)
+    exclude = ("data",)
+
+    @admin.display(description="sha256")
+    def short_sha256(self, upload: PlanUpload) -> str:
+        return upload.sha256[:12]
 
 
 @admin.register(Snapshot)

@@ -17,15 +17,21 @@ upload form, ``POST /api/coordination/imports`` and the demo data.
   ``PlanStoreError`` naming the task and line it stopped at, never a traceback.
 - Keys and ids go to the database in chunks of ``IN_CHUNK``: one ``IN (...)``
   over a 30,000-task plan passed SQLite's limit of bound variables.
+- A plan larger than ``COORDINATION_PLAN_IMPORT_JOB_BYTES`` (not a dry run) is
+  stored as a ``PlanUpload`` and imported by the ``plan-import`` job
+  (``plan_import_start``, then ``coordination/flows.py``): same code, in a worker,
+  with a progress bar the upload form, the API and ``import_plan --wait`` show.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import DatabaseError, transaction
 
 from coordination.models import (
@@ -33,6 +39,7 @@ from coordination.models import (
     AcceptanceItem,
     Agent,
     Plan,
+    PlanUpload,
     Task,
     TaskDependency,
     TaskStatus,
@@ -60,9 +67,14 @@ from coordination.services.tasks import (
     task_update,
 )
 from coordination.services.transitions import task_transition
-from lukhas_site.errors import InvalidRequest, LukhasError, Unprocessable
+from jobs import services as jobs
+from jobs.models import Job
+from lukhas_site.errors import InvalidRequest, LukhasError, NotFound, Unprocessable
 
-Progress = Callable[[int, int], None]
+# progress(done, total, message): how far the import is, and at which task.
+Progress = Callable[[int, int, str], None]
+
+PLAN_IMPORT_FLOW = "plan-import"
 
 SCHEMA_VERSION = 1
 # At most this many values in one ``IN (...)``: below SQLite's oldest limit (999
@@ -230,6 +242,94 @@ def plan_import(
     return report
 
 
+# --------------------------------------------------------------------------- as a job
+
+
+def plan_import_runs_as_job(size: int, *, dry_run: bool = False) -> bool:
+    """Whether an upload of ``size`` bytes imports as a job (dry runs never do)."""
+    return not dry_run and size > settings.COORDINATION_PLAN_IMPORT_JOB_BYTES
+
+
+def plan_import_start(
+    *, data: bytes, source_name: str, by: Actor, plan: ParsedPlan | None = None, queue: str = ""
+) -> Job:
+    """Store the upload and start the ``plan-import`` job that imports it.
+
+    The plan is parsed here first (unless the caller already did: ``plan``), so
+    a plan with an error is refused at once with its line and nothing is stored.
+    """
+    if plan is None:
+        plan = parse_upload(data, source_name=source_name)
+    user = by if getattr(by, "is_authenticated", False) else None
+    label = "" if user is not None else str(by or "system")[:100]
+    with transaction.atomic():
+        upload = PlanUpload.objects.create(
+            source_name=(source_name or "plan.md")[:255],
+            sha256=hashlib.sha256(data).hexdigest(),
+            size=len(data),
+            data=data,
+            uploaded_by=user,
+            uploaded_by_label=label,
+        )
+        return jobs.job_start(
+            kind=PLAN_IMPORT_FLOW,
+            params={
+                "upload": upload.pk,
+                "source_name": upload.source_name,
+                "bytes": upload.size,
+                "tasks": len(plan.tasks),
+            },
+            target=upload,
+            by=user or label,
+            queue=queue,
+        )
+
+
+def _upload(upload_id: int) -> PlanUpload:
+    upload = PlanUpload.objects.filter(pk=upload_id).select_related("uploaded_by").first()
+    if upload is None:
+        raise NotFound(f"No stored plan upload {upload_id}", param="upload")
+    return upload
+
+
+def _upload_actor(upload: PlanUpload) -> Actor:
+    if upload.uploaded_by_id is not None:
+        return upload.uploaded_by
+    return upload.uploaded_by_label or "system"
+
+
+def plan_upload_parse(*, upload_id: int) -> ParsedPlan:
+    """The stored upload, parsed (the job's first step: a bad plan fails with its line)."""
+    upload = _upload(upload_id)
+    return parse_upload(bytes(upload.data), source_name=upload.source_name)
+
+
+def plan_upload_import(*, upload_id: int, progress: Progress | None = None) -> ImportReport:
+    """Import a stored upload: one transaction, so running it again redoes it, never twice."""
+    upload = _upload(upload_id)
+    return plan_import_data(
+        data=bytes(upload.data),
+        source_name=upload.source_name,
+        by=_upload_actor(upload),
+        progress=progress,
+    )
+
+
+def import_job_summary(report: ImportReport, *, warnings_limit: int = 100) -> dict[str, Any]:
+    """What the job records as the import's result: counts and warnings, not every task."""
+    return {
+        "summary": report.summary(),
+        "plan_id": report.plan_id,
+        "title": report.title,
+        "checksum": report.checksum,
+        "counts": report.counts,
+        "agents_created": [a["name"] for a in report.agents_created],
+        "tracks_created": report.tracks_created,
+        "warnings": report.warnings[:warnings_limit],
+        "warnings_dropped": max(0, len(report.warnings) - warnings_limit),
+    }
+
+
 class _Importer:
     def __init__(
         self,
@@ -287,7 +387,7 @@ class _Importer:
 
     def _tick(self, done: int, total: int) -> None:
         if self.progress is not None:
-            self.progress(done, total)
+            self.progress(done, total, f"task {self.key}")
 
     def _plan_row(self) -> Plan:
         name = self.report.source_name[:255]

@@ -1,4 +1,10 @@
-"""``manage.py import_plan PLAN.md [--dry-run] [--format json] [--max-bytes N]``: a plan into tasks.
+"""``manage.py import_plan PLAN.md [--dry-run] [--format json] [--max-bytes N] [--wait | --sync]``.
+
+A plan larger than ``LUKHAS_PLAN_IMPORT_JOB_BYTES`` (256 KiB by default) is
+imported by a ``plan-import`` job, as from the upload form: the command prints
+the job's URL, or with ``--wait`` follows it with a progress bar and prints the
+summary (exit 1 unless it succeeded). ``--sync`` imports in this process, as
+below the threshold; a dry run always does.
 
 The same size limit as the upload form and ``POST /api/coordination/imports``
 (``LUKHAS_COORD_UPLOAD_MAX_BYTES``, 2 MiB by default), checked before the plan is
@@ -17,7 +23,13 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from coordination.services.plan_import import ImportReport, plan_import_data
+from coordination.services.plan_import import (
+    ImportReport,
+    plan_import_data,
+    plan_import_runs_as_job,
+    plan_import_start,
+)
+from jobs.cli import follow_job
 from lukhas_site.errors import LukhasError
 
 
@@ -36,6 +48,20 @@ class Command(BaseCommand):
             "--format", choices=("text", "json"), default="text", help="output on stdout"
         )
         parser.add_argument("--name", help="source name to record (default: the file name)")
+        mode = parser.add_mutually_exclusive_group()
+        mode.add_argument(
+            "--wait",
+            action="store_true",
+            help="a plan imported as a job: follow it with a progress bar until it ends",
+        )
+        mode.add_argument(
+            "--sync",
+            action="store_true",
+            help="import in this process even above LUKHAS_PLAN_IMPORT_JOB_BYTES (no job)",
+        )
+        parser.add_argument(
+            "--timeout", type=float, default=None, help="with --wait: give up after S seconds"
+        )
         parser.add_argument(
             "--max-bytes",
             type=_positive_int,
@@ -65,6 +91,9 @@ class Command(BaseCommand):
                 data = stream.read(limit + 1)  # the file may grow after the stat
         if len(data) > limit:
             raise CommandError(f"{name}: {too_big}")
+        if not options["sync"] and plan_import_runs_as_job(len(data), dry_run=options["dry_run"]):
+            self._as_job(data, name, options)
+            return
         bar = tqdm(
             total=0,
             desc=f"import {name}",
@@ -74,7 +103,7 @@ class Command(BaseCommand):
             disable=options.get("verbosity", 1) == 0,
         )
 
-        def progress(done: int, total: int) -> None:
+        def progress(done: int, total: int, message: str = "") -> None:
             if bar.total != total:
                 bar.reset(total=total)
             bar.update(done - bar.n)  # tqdm throttles the redraws itself
@@ -96,6 +125,34 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
         else:
             self._write_text(report)
+
+    def _as_job(self, data: bytes, name: str, options: dict[str, Any]) -> None:
+        """Start the plan-import job; follow it (``--wait``) or say where it is."""
+        try:
+            job = plan_import_start(data=data, source_name=name, by=f"import_plan:{name}")
+        except LukhasError as exc:
+            raise CommandError(f"{name}: {exc.message}; nothing was imported") from None
+        if options["verbosity"] and not options["wait"]:
+            self.stderr.write(f"{name}: {len(data):,} bytes, imported by a job")
+        try:
+            snapshot = follow_job(
+                job.pk, wait=options["wait"], stdout=self.stdout, timeout=options["timeout"]
+            )
+        except TimeoutError as exc:
+            raise CommandError(f"{exc}; it goes on: manage.py job_status {job.pk}") from None
+        if not options["wait"]:
+            return
+        if snapshot["status"] != "succeeded":
+            raise CommandError(
+                f"job {job.pk} {snapshot['status']}: {snapshot['error']}; nothing was imported"
+            )
+        summary = snapshot["result"]["steps"]["apply"]
+        if options["format"] == "json":
+            self.stdout.write(json.dumps({"job": job.pk, **summary}, indent=2, ensure_ascii=False))
+            return
+        self.stdout.write(summary["summary"])
+        for warning in summary["warnings"]:
+            self.stdout.write(self.style.WARNING(f"  warning: {warning}"))
 
     def _write_text(self, report: ImportReport) -> None:
         out = self.stdout
