@@ -355,20 +355,27 @@ class _Heartbeat(threading.Thread):
     def run(self) -> None:
         try:
             while not self._stopped.wait(settings.JOBS_HEARTBEAT_SECONDS):
-                now = timezone.now()
-                alive = FlowStep.objects.filter(
-                    pk=self.step_pk, status=StepStatus.RUNNING, claimed_by=self.worker
-                ).update(heartbeat_at=now)
-                self.lost = self.lost or not alive
-                Job.objects.filter(pk=self.job_pk, status=JobStatus.RUNNING).update(
-                    heartbeat_at=now
-                )
-                status = Job.objects.filter(pk=self.job_pk).values_list("status", flat=True)
-                self.cancelled = status.first() in {None, JobStatus.CANCELLED}
-        except Exception:  # a heartbeat that cannot write must not kill the step
-            logger.exception("heartbeat of job %s failed", self.job_pk)
+                try:
+                    self._beat()
+                except Exception:
+                    # A beat that cannot write (SQLite locked by the step's own
+                    # long transaction, a dropped connection) must not end the
+                    # heartbeat for good: the next beat tries again, so a long
+                    # step is not taken for a dead one.
+                    logger.warning("heartbeat of job %s failed; retrying", self.job_pk)
+                    connection.close()
         finally:
             connection.close()
+
+    def _beat(self) -> None:
+        now = timezone.now()
+        alive = FlowStep.objects.filter(
+            pk=self.step_pk, status=StepStatus.RUNNING, claimed_by=self.worker
+        ).update(heartbeat_at=now)
+        self.lost = self.lost or not alive
+        Job.objects.filter(pk=self.job_pk, status=JobStatus.RUNNING).update(heartbeat_at=now)
+        status = Job.objects.filter(pk=self.job_pk).values_list("status", flat=True)
+        self.cancelled = status.first() in {None, JobStatus.CANCELLED}
 
     def stop(self) -> None:
         self._stopped.set()
