@@ -93,9 +93,13 @@ def _purge_broker() -> None:
     queue.mkdir(parents=True, exist_ok=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def jobs_worker(django_db_setup, django_db_blocker, tmp_path_factory):
-    """One worker on the default queue for every flow test of the session."""
+    """One worker on the default queue for the flow tests of this package.
+
+    Package scope, not session: a worker left on the default queue would take
+    the tasks other apps' tests give their own workers.
+    """
     with django_db_blocker.unblock():
         env = worker_env(**FLOW_ENV)
     _purge_broker()
