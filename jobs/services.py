@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,7 +27,7 @@ from django.db.models import F
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from jobs import metrics
+from jobs import metrics, signals
 from jobs.flows import Approval, Flow, Step, Wait, get_flow
 from jobs.models import (
     JOB_ACTIVE,
@@ -61,19 +63,38 @@ def _user(by: Any) -> Any:
     return by if isinstance(by, AbstractBaseUser) else None
 
 
+# Set by job_start(on_unsent=...) while it runs: told when a message it queued was refused.
+_on_unsent: ContextVar[Callable[[Exception], None] | None] = ContextVar("on_unsent", default=None)
+
+
 def _send(job: Job, flow: Flow, step_name: str, *, countdown: float | None = None) -> None:
-    """Put a step's task on the broker once the transaction that queued it commits."""
+    """Put a step's task on the broker once the transaction that queued it commits.
+
+    One quick attempt (no publish retries, no result subscription): a broker
+    that is down costs the caller its connect timeout, not kombu's retry loop;
+    the row says queued, so the sweeper re-sends it.
+    """
     name = flow.task_name(step_name)
     queue = job.queue or None
     pk = job.pk
+    on_unsent = _on_unsent.get()
 
     def publish() -> None:
         try:
-            current_app.send_task(name, args=[pk], queue=queue, countdown=countdown or None)
-        except Exception:  # broker down: the row says queued, so the sweeper re-sends it
+            current_app.send_task(
+                name,
+                args=[pk],
+                queue=queue,
+                countdown=countdown or None,
+                retry=False,
+                ignore_result=True,
+            )
+        except Exception as exc:  # broker down: the row says queued, so the sweeper re-sends it
             logger.warning(
                 "could not send %s for job %s; the sweeper will", name, pk, exc_info=True
             )
+            if on_unsent is not None:
+                on_unsent(exc)
 
     transaction.on_commit(publish)
 
@@ -127,8 +148,14 @@ def job_start(
     by: Any = None,
     queue: str = "",
     max_attempts: int | None = None,
+    on_unsent: Callable[[Exception], None] | None = None,
 ) -> Job:
-    """Create a job of flow ``kind`` with one pending row per step, and queue its first stage."""
+    """Create a job of flow ``kind`` with one pending row per step, and queue its first stage.
+
+    ``on_unsent(exc)`` is called after commit if the broker refused the first
+    stage's message (the job stays queued; the sweeper re-sends it). It may
+    raise, e.g. a 503 for the request that started the job.
+    """
     flow = get_flow(kind)
     params = params or {}
     try:
@@ -164,7 +191,11 @@ def job_start(
             )
         FlowStep.objects.bulk_create(rows)
         job_log(job_id=job.pk, line=f"started by {_who(by)}")
-        flow_advance(job_id=job.pk)
+        token = _on_unsent.set(on_unsent)
+        try:
+            flow_advance(job_id=job.pk)
+        finally:
+            _on_unsent.reset(token)
     return Job.objects.get(pk=job.pk)
 
 
@@ -272,11 +303,12 @@ def _finish(job: Job, status: str, *, now: datetime, main: list[FlowStep], error
         else min(done, job.progress_total),
         progress_message=status,
     )
+    job.refresh_from_db()
     if updated:
         job_log(job_id=job.pk, line=f"{status}" + (f": {error}" if error else ""))
         _count_finished(job, status, now)
         _refresh_running(job.kind)
-    job.refresh_from_db()
+        signals.job_finished.send(sender=Job, job=job)
     return job
 
 
@@ -691,6 +723,7 @@ def job_cancel(*, job: Job, by: Any = None, reason: str = "") -> Job:
         job.refresh_from_db()
         _count_finished(job, JobStatus.CANCELLED, now)
         _refresh_running(job.kind)
+        signals.job_finished.send(sender=Job, job=job)
     return job
 
 

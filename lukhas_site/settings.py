@@ -563,20 +563,9 @@ MATRIZ_FOLD_INTERVAL_SECONDS = env_float("LUKHAS_MATRIZ_FOLD_INTERVAL_SECONDS", 
 MATRIZ_FOLD_LOCK_SECONDS = env_int("LUKHAS_MATRIZ_FOLD_LOCK_SECONDS", 900)
 # Deleted memories stay as empty tombstones this long, so processes catch up by delta.
 MATRIZ_TOMBSTONE_TTL_SECONDS = env_int("LUKHAS_MATRIZ_TOMBSTONE_TTL_SECONDS", 86_400)
-# Dreams: their query budget; a running dream stamps a heartbeat every HEARTBEAT
-# seconds, and the sweep (every SWEEP seconds) re-queues one silent for STALE
-# seconds, at most MAX_ATTEMPTS runs in all. A dream whose worker dies is
-# running again within STALE + SWEEP seconds.
+# Dreams: their query budget. They run as jobs (the LUKHAS_JOBS_* settings:
+# heartbeat, stale bound, sweep, attempts).
 MATRIZ_DREAM_DEADLINE_MS = env_int("LUKHAS_MATRIZ_DREAM_DEADLINE_MS", 2000)
-MATRIZ_DREAM_HEARTBEAT_SECONDS = env_float("LUKHAS_MATRIZ_DREAM_HEARTBEAT_SECONDS", 10.0)
-MATRIZ_DREAM_STALE_SECONDS = env_float("LUKHAS_MATRIZ_DREAM_STALE_SECONDS", 60.0)
-MATRIZ_DREAM_SWEEP_SECONDS = env_float("LUKHAS_MATRIZ_DREAM_SWEEP_SECONDS", 30.0)
-MATRIZ_DREAM_MAX_ATTEMPTS = env_int("LUKHAS_MATRIZ_DREAM_MAX_ATTEMPTS", 3)
-if not 0 < MATRIZ_DREAM_HEARTBEAT_SECONDS * 2 <= MATRIZ_DREAM_STALE_SECONDS:
-    raise ImproperlyConfigured(
-        f"LUKHAS_MATRIZ_DREAM_STALE_SECONDS={MATRIZ_DREAM_STALE_SECONDS} must be at least twice "
-        f"LUKHAS_MATRIZ_DREAM_HEARTBEAT_SECONDS={MATRIZ_DREAM_HEARTBEAT_SECONDS}"
-    )
 for _name, _value in {
     "LUKHAS_MATRIZ_DEADLINE_MS": MATRIZ_DEADLINE_MS,
     "LUKHAS_MATRIZ_STAGE_TIMEOUT_MS": MATRIZ_STAGE_TIMEOUT_MS,
@@ -584,8 +573,6 @@ for _name, _value in {
     "LUKHAS_MATRIZ_MAX_BATCH": MATRIZ_MAX_BATCH,
     "LUKHAS_MATRIZ_MAX_TEXT_CHARS": MATRIZ_MAX_TEXT_CHARS,
     "LUKHAS_MATRIZ_DREAM_DEADLINE_MS": MATRIZ_DREAM_DEADLINE_MS,
-    "LUKHAS_MATRIZ_DREAM_MAX_ATTEMPTS": MATRIZ_DREAM_MAX_ATTEMPTS,
-    "LUKHAS_MATRIZ_DREAM_SWEEP_SECONDS": MATRIZ_DREAM_SWEEP_SECONDS,
 }.items():
     if _value < 1:
         raise ImproperlyConfigured(f"{_name}={_value} must be at least 1")
@@ -598,12 +585,6 @@ CELERY_BEAT_SCHEDULE["matriz-fold"] = {
     "task": "matriz.fold_index",
     "schedule": MATRIZ_FOLD_INTERVAL_SECONDS,
     "options": {"expires": max(60.0, MATRIZ_FOLD_INTERVAL_SECONDS / 2)},
-}
-CELERY_BEAT_SCHEDULE["matriz-sweep-dreams"] = {
-    # Re-queues dreams whose worker died; publishes those whose publish failed.
-    "task": "matriz.sweep_dreams",
-    "schedule": MATRIZ_DREAM_SWEEP_SECONDS,
-    "options": {"expires": MATRIZ_DREAM_SWEEP_SECONDS},
 }
 
 # --- Jobs ---

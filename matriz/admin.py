@@ -182,7 +182,7 @@ class DreamAdmin(ReadOnlyAdmin):
     search_fields = ("public_id", "seed")
     fields = (
         "public_id", "owner", "index", "index_name", "seed", "params", "status", "narrative",
-        "chain", "associations", "memory_ids", "error", "attempts", "created_at", "started_at",
-        "finished_at", "duration_ms",
+        "chain", "associations", "memory_ids", "error", "attempts", "job", "created_at",
+        "started_at", "finished_at", "duration_ms",
     )  # fmt: skip
     readonly_fields = fields

@@ -54,24 +54,6 @@ def check_budgets(app_configs: object = None, **kwargs: object) -> list[checks.C
     return []
 
 
-def check_visibility_timeout(
-    app_configs: object = None, **kwargs: object
-) -> list[checks.CheckMessage]:
-    """A broker that redelivers a task while it still runs would start its dream twice."""
-    if settings.BROKER_VISIBILITY_TIMEOUT <= settings.CELERY_TASK_TIME_LIMIT:
-        return [
-            checks.Warning(
-                f"LUKHAS_BROKER_VISIBILITY_TIMEOUT={settings.BROKER_VISIBILITY_TIMEOUT} s is not "
-                f"longer than the task time limit ({settings.CELERY_TASK_TIME_LIMIT} s)",
-                hint="Set it to the time limit plus a margin (the default adds 60 s): a task "
-                "still running is redelivered otherwise.",
-                id="matriz.W002",
-            )
-        ]
-    return []
-
-
 def register() -> None:
     checks.register(check_embedder)
     checks.register(check_budgets)
-    checks.register(check_visibility_timeout)

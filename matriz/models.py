@@ -211,10 +211,10 @@ DREAM_FINISHED = (DreamStatus.SUCCEEDED, DreamStatus.FAILED)
 class Dream(TimeStampedModel):
     """A background recombination of an index's memories into a narrative.
 
-    Submitted and polled through /v1/dreams; the ``matriz.run_dream`` task
-    claims the row and fills in ``narrative``, ``chain`` and ``associations``,
-    stamping ``heartbeat_at`` while it runs; ``matriz.sweep_dreams`` (beat)
-    re-queues a running dream whose heartbeat stopped.
+    Submitted and polled through /v1/dreams; it runs as a job of the
+    ``dream`` flow (``job``), whose step fills in ``narrative``, ``chain`` and
+    ``associations``. The jobs machinery claims, heartbeats and resumes the
+    step; ``status`` mirrors the job's.
     """
 
     public_id = models.CharField(max_length=40, unique=True, default=new_dream_id, editable=False)
@@ -236,13 +236,12 @@ class Dream(TimeStampedModel):
     memory_ids = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0, help_text="runs started")
-    # When the task was handed to the broker (null: never, or its publish failed):
-    # the sweeper publishes a queued dream nobody published.
-    enqueued_at = models.DateTimeField(null=True, blank=True)
+    # The job that runs it (its steps, log and attempts); null only for dreams
+    # submitted before dreams ran as jobs, or once an operator deleted the job.
+    job = models.OneToOneField(
+        "jobs.Job", on_delete=models.SET_NULL, null=True, blank=True, related_name="dream"
+    )
     started_at = models.DateTimeField(null=True, blank=True)
-    # Stamped by the running worker every LUKHAS_MATRIZ_DREAM_HEARTBEAT_SECONDS;
-    # a running dream whose heartbeat stopped is re-queued by the sweeper.
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     duration_ms = models.FloatField(null=True, blank=True)
 
@@ -263,10 +262,8 @@ class Dream(TimeStampedModel):
         indexes = [
             # An owner's dreams, newest first (/v1/dreams list).
             models.Index(fields=["owner", "-created_at"], name="matriz_dream_owner_time_idx"),
-            # Claims and the admin's status filter.
+            # The admin's status filter.
             models.Index(fields=["status", "started_at"], name="matriz_dream_status_idx"),
-            # The stale-claim sweep: running dreams by heartbeat.
-            models.Index(fields=["status", "heartbeat_at"], name="matriz_dream_sweep_idx"),
         ]
 
     def __str__(self) -> str:

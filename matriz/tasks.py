@@ -1,4 +1,8 @@
-"""Celery tasks of MATRIZ: thin, named, idempotent; the work is in services."""
+"""Celery tasks of MATRIZ: thin, named, idempotent; the work is in services.
+
+Dreams have no task here: they run as jobs (matriz/flows.py), as the task
+``jobs.dream.dream``.
+"""
 
 from __future__ import annotations
 
@@ -9,38 +13,6 @@ from django.conf import settings
 
 from lukhas_site.errors import Conflict, NotFound
 from matriz import selectors, services
-
-
-@shared_task(
-    name="matriz.run_dream",
-    acks_late=True,
-    ignore_result=True,
-    time_limit=settings.CELERY_TASK_TIME_LIMIT,
-    soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
-)
-def run_dream(dream_id: int) -> dict[str, Any]:
-    """Run a queued dream. Safe to deliver twice: the service claims the row atomically."""
-    dream = services.dream_run(dream_id=dream_id)
-    if dream is None:
-        return {"dream": dream_id, "ran": False}
-    return {"dream": dream.public_id, "ran": True, "status": dream.status}
-
-
-@shared_task(
-    name="matriz.sweep_dreams",
-    acks_late=True,
-    time_limit=settings.CELERY_TASK_TIME_LIMIT,
-    soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
-)
-def sweep_dreams() -> dict[str, list[int]]:
-    """Beat's stale-claim sweep: re-queue dreams whose worker died, publish the unpublished."""
-    report = services.dreams_sweep()
-    return {
-        "requeued": report.requeued,
-        "failed": report.failed,
-        "published": report.published,
-        "publish_failed": report.publish_failed,
-    }
 
 
 @shared_task(

@@ -1,4 +1,4 @@
-"""/v1/dreams: submit a dream over an index (a Celery job) and poll it.
+"""/v1/dreams: submit a dream over an index (a job of the ``dream`` flow) and poll it.
 
 Scopes: ``dreams:write`` for every operation — a dream is a write (a job
 that runs), and reading one's own dreams back is part of that job; there is
@@ -58,10 +58,15 @@ def dream_dict(dream: Dream) -> dict[str, Any]:
 @router.post("/dreams", response=DreamOut, url_name="v1_dreams", operation_id="createDream")
 def create_dream(request: HttpRequest, payload: DreamIn) -> dict:
     """Queue a dream; poll ``GET /v1/dreams/{id}`` until ``succeeded`` or ``failed``."""
-    owner = caller(request, "dreams:write").owner
-    index = selectors.index_resolve(owner=owner, ref=payload.index)
+    who = caller(request, "dreams:write")
+    index = selectors.index_resolve(owner=who.owner, ref=payload.index)
+    principal = who.principal
     dream = services.dream_submit(
-        index=index, seed=payload.seed, top_k=payload.top_k, filters=payload.filters
+        index=index,
+        seed=payload.seed,
+        top_k=payload.top_k,
+        filters=payload.filters,
+        by=principal.user if principal.user is not None else f"api-key:{principal.label}",
     )
     return dream_dict(dream)
 

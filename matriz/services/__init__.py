@@ -14,11 +14,9 @@ through here, so the rules hold whoever asks:
   id removes it (and its text) from its survivor's ``folded_ids``/``folded_texts``;
 - folding keeps every id: absorbed rows stay, with ``folded_into`` pointing at
   their (live) survivor, and the FoldRecord lists what went where;
-- a dream is claimed atomically (``UPDATE ... WHERE status='queued'``), so a
-  redelivered task never runs it twice; it stamps a heartbeat while it runs,
-  and the beat sweep re-queues one whose heartbeat is older than
-  LUKHAS_MATRIZ_DREAM_STALE_SECONDS (its worker died), at most
-  LUKHAS_MATRIZ_DREAM_MAX_ATTEMPTS runs in all (services/claims.py);
+- a dream runs as a job of the ``dream`` flow (matriz/flows.py, docs/jobs.md):
+  the jobs machinery claims its step atomically, heartbeats it and resumes it
+  once when its worker dies; the dream row mirrors the job's status;
 - tasks are published by name (``current_app.send_task``) after commit:
   services never import the tasks module.
 
@@ -27,12 +25,12 @@ Conflict 409) with a message that says what to fix.
 """
 
 from matriz.services.dreams import (
+    DREAM_FLOW,
     DreamFailed,
     DreamOutcome,
-    dream_publish,
-    dream_run,
+    dream_execute,
+    dream_mirror_job_end,
     dream_submit,
-    dreams_sweep,
 )
 from matriz.services.folding import fold_due, fold_index, fold_lock_key
 from matriz.services.indexes import index_create, index_delete
@@ -40,13 +38,13 @@ from matriz.services.items import ItemsWritten, items_add, items_delete
 from matriz.services.responses import response_store
 
 __all__ = [
+    "DREAM_FLOW",
     "DreamFailed",
     "DreamOutcome",
     "ItemsWritten",
-    "dream_publish",
-    "dream_run",
+    "dream_execute",
+    "dream_mirror_job_end",
     "dream_submit",
-    "dreams_sweep",
     "fold_due",
     "fold_index",
     "fold_lock_key",

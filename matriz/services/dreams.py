@@ -1,12 +1,15 @@
-"""Dreams: published after commit, claimed atomically, kept alive by a heartbeat, swept.
+"""Dreams run as jobs: the row is the dream, a ``dream`` flow (matriz/flows.py) runs it.
 
-A dream is a row first and a Celery message second: the row is committed,
-then ``matriz.run_dream`` is published with a short, non-retrying publish so
-a request never hangs on a broker that is down (it answers 503 and the
-queued row waits for the sweep). A worker claims the row with one
-conditional UPDATE and stamps ``heartbeat_at`` while it runs;
-:func:`dreams_sweep` (beat) re-queues a running dream whose heartbeat
-stopped — its worker was killed — and publishes queued dreams nobody did.
+:func:`dream_submit` creates the Dream row and starts its job
+(``jobs.services.job_start(kind="dream")``) in one transaction; after commit
+the job's step task ``jobs.dream.dream`` is published with one quick,
+non-retrying attempt, so a request never hangs on a broker that is down: it
+answers 503 and the queued step waits for the jobs sweeper to send it again.
+The step calls :func:`dream_execute`, which writes the dream's status and
+results; the jobs machinery claims the step atomically, heartbeats it, and
+resumes it (exactly once) when its worker dies. A job that ends without the
+step writing (the sweeper gave up, a person cancelled it) is mirrored onto
+the dream by :func:`dream_mirror_job_end` (the ``job_finished`` signal).
 """
 
 from __future__ import annotations
@@ -16,62 +19,40 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
-from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from jobs import services as jobs
+from jobs.models import Job, JobStatus
 from lukhas_site.errors import InvalidRequest, LukhasError, NotFound, ServiceUnavailable
 from matriz import metrics, runtime
 from matriz.engine import Stage
 from matriz.models import (
+    DREAM_FINISHED,
     Dream,
     DreamStatus,
     MemoryIndexModel,
 )
-from matriz.services.claims import ClaimSpec, Heartbeat, SweepReport, claims_publish, claims_sweep
 
 log = logging.getLogger(__name__)
 
 MAX_DREAM_TOP_K = 50
-RUN_DREAM_TASK = "matriz.run_dream"
-DREAM_CLAIMS = ClaimSpec(
-    model=Dream,
-    queued=DreamStatus.QUEUED,
-    running=DreamStatus.RUNNING,
-    failed=DreamStatus.FAILED,
-    requeue_fields={"started_at": None},
-)
+DREAM_FLOW = "dream"
 
 
-def dream_publish(dream_id: int) -> None:
-    """Hand ``matriz.run_dream`` to the broker once, quickly; raises if the broker refuses.
-
-    No publish retries (kombu's default retries for seconds) and no result
-    subscription (the row is the record, so the result backend is not
-    touched): with Redis down this fails within the connect timeout.
-    """
-    current_app.send_task(
-        RUN_DREAM_TASK,
-        args=[dream_id],
-        retry=False,
-        ignore_result=True,
-    )
-
-
-def _publish_or_503(dream_id: int) -> None:
-    if claims_publish(spec=DREAM_CLAIMS, pk=dream_id, publish=dream_publish):
-        return
+def _broker_refused(exc: Exception) -> None:
+    """The job's first message was refused after commit: the rows stay, the caller gets a 503."""
+    bound = settings.JOBS_STALE_SECONDS + settings.JOBS_SWEEP_SECONDS
     raise ServiceUnavailable(
         "The dream was saved but could not be queued: the task broker is unreachable. "
         "It will be queued automatically once the broker is back; poll GET /v1/dreams/{id}.",
         code="broker_unavailable",
-        headers={"Retry-After": str(int(max(1, settings.MATRIZ_DREAM_SWEEP_SECONDS)))},
-    )
+        headers={"Retry-After": str(max(1, int(bound)))},
+    ) from exc
 
 
 def dream_submit(
@@ -80,11 +61,13 @@ def dream_submit(
     seed: str,
     top_k: int | None = None,
     filters: Mapping[str, Any] | None = None,
+    by: Any = None,
 ) -> Dream:
-    """Queue a dream over ``index`` seeded by ``seed``; a worker runs it after commit.
+    """Save a dream over ``index`` seeded by ``seed`` and start its job; a worker runs it.
 
-    Raises ServiceUnavailable (after the commit: the row stays queued, the
-    sweep publishes it) when the broker does not take the message.
+    Raises ServiceUnavailable (after the commit: the dream and its job stay
+    queued, the jobs sweeper sends the step again) when the broker does not
+    take the message.
     """
     runtime.check_text(seed, param="seed")
     if top_k is not None and (
@@ -103,24 +86,16 @@ def dream_submit(
         dream = Dream.objects.create(
             owner=index.owner, index=index, index_name=index.name, seed=seed, params=params
         )
-        pk = dream.pk
-        transaction.on_commit(lambda: _publish_or_503(pk))
+        job = jobs.job_start(
+            kind=DREAM_FLOW,
+            params={"dream": dream.pk},
+            target=dream,
+            by=by or f"owner:{index.owner}",
+            on_unsent=_broker_refused,
+        )
+        Dream.objects.filter(pk=dream.pk).update(job=job)
+        dream.job = job
     return dream
-
-
-def dreams_sweep() -> SweepReport:
-    """Re-queue dreams whose worker died, fail those out of attempts, publish the unpublished."""
-    now = timezone.now()
-    report = claims_sweep(
-        spec=DREAM_CLAIMS,
-        stale_before=now - timedelta(seconds=settings.MATRIZ_DREAM_STALE_SECONDS),
-        lost_before=now - timedelta(seconds=settings.BROKER_VISIBILITY_TIMEOUT),
-        max_attempts=settings.MATRIZ_DREAM_MAX_ATTEMPTS,
-        publish=dream_publish,
-    )
-    for _ in report.failed:
-        metrics.DREAMS_TOTAL.labels(DreamStatus.FAILED.value).inc()
-    return report
 
 
 class DreamFailed(Exception):
@@ -138,49 +113,42 @@ class DreamOutcome:
     memory_ids: list[str]
 
 
-def dream_run(*, dream_id: int) -> Dream | None:
-    """Claim and run a dream; None when it is not this caller's to run (done, or running).
+def dream_execute(*, dream_id: int) -> dict[str, Any]:
+    """Run a dream (the ``dream`` flow's step); its output is a summary for the job.
 
-    The claim is one conditional UPDATE of a queued row, so two workers
-    handed the same task (acks_late redelivery, a sweep's re-publish) cannot
-    both run it; a running dream is never claimed here — if its worker died,
-    the sweep re-queues it once its heartbeat is stale. The result is
-    written only if the row is still this attempt's, so a run that outlived
-    its heartbeat cannot overwrite the run that replaced it.
+    The jobs machinery makes this run once per claim; it is idempotent on
+    top of that: a dream that already succeeded (its worker died after
+    writing it) is not dreamt again. A failure is written on the dream and
+    raised, so the job fails with the same reason.
     """
+    dream = Dream.objects.select_related("index").get(pk=dream_id)
+    if dream.status == DreamStatus.SUCCEEDED:
+        log.info("dream %s already succeeded: not dreamt again", dream.public_id)
+        return {"dream": dream.public_id, "status": dream.status}
     now = timezone.now()
-    claimed = Dream.objects.filter(pk=dream_id, status=DreamStatus.QUEUED).update(
+    Dream.objects.filter(pk=dream.pk).update(
         status=DreamStatus.RUNNING,
         started_at=now,
-        heartbeat_at=now,
+        finished_at=None,
         attempts=F("attempts") + 1,
         updated_at=now,
     )
-    if claimed != 1:
-        log.info("dream %s not claimed: already running or finished", dream_id)
-        return None
-    dream = Dream.objects.select_related("index").get(pk=dream_id)
-    log.info("dream %s claimed (attempt %d)", dream.public_id, dream.attempts)
-    started = time.perf_counter()
-    with Heartbeat(
-        spec=DREAM_CLAIMS,
-        pk=dream.pk,
-        every=settings.MATRIZ_DREAM_HEARTBEAT_SECONDS,
-        guard={"attempts": dream.attempts},
-    ):
-        try:
-            outcome = _dream(dream)
-        except DreamFailed as exc:
-            _dream_finish(dream, started, error=exc.message, chain=exc.chain)
-        except LukhasError as exc:
-            _dream_finish(dream, started, error=exc.message)
-        except Exception as exc:
-            _dream_finish(dream, started, error=f"{type(exc).__name__}: {exc}")
-            raise
-        else:
-            _dream_finish(dream, started, outcome=outcome)
     dream.refresh_from_db()
-    return dream
+    log.info("dream %s running (attempt %d)", dream.public_id, dream.attempts)
+    started = time.perf_counter()
+    try:
+        outcome = _dream(dream)
+    except DreamFailed as exc:
+        _dream_finish(dream, started, error=exc.message, chain=exc.chain)
+        raise
+    except LukhasError as exc:
+        _dream_finish(dream, started, error=exc.message)
+        raise DreamFailed(exc.message) from exc
+    except Exception as exc:
+        _dream_finish(dream, started, error=f"{type(exc).__name__}: {exc}")
+        raise
+    _dream_finish(dream, started, outcome=outcome)
+    return {"dream": dream.public_id, "status": DreamStatus.SUCCEEDED.value}
 
 
 def _dream_finish(
@@ -210,19 +178,37 @@ def _dream_finish(
         )
     else:
         fields.update(error=error or "failed", chain=chain or [])
-    with transaction.atomic():
-        written = Dream.objects.filter(
-            pk=dream.pk, status=DreamStatus.RUNNING, attempts=dream.attempts
-        ).update(**fields)
+    written = Dream.objects.filter(
+        pk=dream.pk, status=DreamStatus.RUNNING, attempts=dream.attempts
+    ).update(**fields)
     if not written:
         log.warning(
-            "dream %s attempt %d finished after it was re-queued: result dropped",
+            "dream %s attempt %d finished after another attempt began: result dropped",
             dream.public_id, dream.attempts,
         )  # fmt: skip
         return
     metrics.DREAMS_TOTAL.labels(status.value).inc()
     metrics.DREAM_DURATION.observe(duration)
     log.info("dream %s %s in %.1f ms", dream.public_id, status.value, duration * 1000.0)
+
+
+def dream_mirror_job_end(*, job: Job, **signal: Any) -> None:
+    """A dream job ended: a dream not finished by its step (sweeper gave up, cancelled) fails.
+
+    Runs inside the transaction that ends the job, so the two cannot disagree.
+    """
+    if job.kind != DREAM_FLOW or job.status == JobStatus.SUCCEEDED:
+        return
+    now = timezone.now()
+    reason = job.error or f"its job was {job.status}"
+    failed = (
+        Dream.objects.filter(job=job)
+        .exclude(status__in=DREAM_FINISHED)
+        .update(status=DreamStatus.FAILED, error=reason, finished_at=now, updated_at=now)
+    )
+    if failed:
+        metrics.DREAMS_TOTAL.labels(DreamStatus.FAILED.value).inc()
+        log.warning("dream of job %s failed: %s", job.pk, reason)
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s")

@@ -1,10 +1,11 @@
 """A dream whose worker process is SIGKILLed mid-run succeeds, exactly once, within the bound.
 
 Issue 10, finding 3: the redelivered task found the dream ``running``,
-refused it and was acked, and nothing ever reclaimed it. Now the running
-dream stamps a heartbeat; once it is older than
-LUKHAS_MATRIZ_DREAM_STALE_SECONDS the beat sweep (every
-LUKHAS_MATRIZ_DREAM_SWEEP_SECONDS) re-queues it, so it runs again within
+refused it and was acked, and nothing ever reclaimed it. Issue 11: a dream
+is a job of the ``dream`` flow, so the jobs machinery is what recovers it:
+its step heartbeats; once the heartbeat is older than
+LUKHAS_JOBS_STALE_SECONDS the ``jobs.sweep`` beat task (every
+LUKHAS_JOBS_SWEEP_SECONDS) resumes the step, so the dream runs again within
 STALE + SWEEP seconds of the kill (plus the time a new pool process takes to
 start). Here: heartbeat 0.5 s, stale 2 s, sweep 1 s.
 
@@ -102,6 +103,7 @@ def _wait(what: str, condition, timeout: float, log_path: Path) -> float:
 
 @pytest.mark.django_db(transaction=True)
 def test_it_reruns_a_dream_whose_pool_process_was_killed_exactly_once(tmp_path, settings):
+    from jobs.models import Job, JobStatus
     from matriz import services
     from matriz.models import Dream, DreamStatus
     from tests.services import worker_env
@@ -114,9 +116,9 @@ def test_it_reruns_a_dream_whose_pool_process_was_killed_exactly_once(tmp_path, 
     marker, log_path = tmp_path / "napped.pid", tmp_path / "worker.log"
     env = worker_env(
         LUKHAS_LOG_LEVEL="INFO",
-        LUKHAS_MATRIZ_DREAM_HEARTBEAT_SECONDS=str(HEARTBEAT_S),
-        LUKHAS_MATRIZ_DREAM_STALE_SECONDS=str(STALE_S),
-        LUKHAS_MATRIZ_DREAM_SWEEP_SECONDS=str(SWEEP_S),
+        LUKHAS_JOBS_HEARTBEAT_SECONDS=str(HEARTBEAT_S),
+        LUKHAS_JOBS_STALE_SECONDS=str(STALE_S),
+        LUKHAS_JOBS_SWEEP_SECONDS=str(SWEEP_S),
         # The nap must be cut by the kill, not by the stage's budget.
         LUKHAS_MATRIZ_STAGE_TIMEOUTS="thought=60000",
         LUKHAS_MATRIZ_DREAM_DEADLINE_MS="60000",
@@ -136,6 +138,7 @@ def test_it_reruns_a_dream_whose_pool_process_was_killed_exactly_once(tmp_path, 
         _wait("the dream napping in a pool process", marker.exists, 60, log_path)
         _wait("the nap's pid", lambda: marker.read_text().strip(), 5, log_path)
         assert Dream.objects.get(pk=dream.pk).status == DreamStatus.RUNNING
+        assert Job.objects.get(pk=dream.job_id).status == JobStatus.RUNNING
         os.kill(int(marker.read_text()), signal.SIGKILL)
         killed_at = time.monotonic()
 
@@ -149,9 +152,13 @@ def test_it_reruns_a_dream_whose_pool_process_was_killed_exactly_once(tmp_path, 
         assert dream.status == DreamStatus.SUCCEEDED, dream.error
         assert dream.attempts == 2  # the killed run, and one more
         assert dream.narrative.startswith("A dream seeded by “why did the canary stop?”.")
+        job = Job.objects.get(pk=dream.job_id)
+        assert job.status == JobStatus.SUCCEEDED and job.attempts == 2, job.log
+        assert job.steps.get(name="dream").attempts == 2
         log = log_path.read_text(errors="replace")
         assert log.count(f"dream {dream.public_id} succeeded") == 1, log[-4000:]
-        assert f"Dream {dream.pk} re-queued" in log, log[-4000:]
+        resumed = [entry["line"] for entry in job.log if "resuming" in entry["line"]]
+        assert len(resumed) == 1 and "attempt 2 of 3" in resumed[0], job.log
         assert recovered_in >= STALE_S - HEARTBEAT_S  # not before its heartbeat went stale
     finally:
         worker.terminate()
