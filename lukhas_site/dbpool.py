@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.core.signals import got_request_exception
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -34,15 +32,13 @@ from psycopg_pool import PoolTimeout, TooManyRequests
 
 from lukhas_site import metrics
 from lukhas_site.errors import ServiceUnavailable, render_error
+from lukhas_site.middleware import HybridMiddleware, is_api_path
 
 logger = logging.getLogger(__name__)
 
 # What PostgreSQL says when max_connections is reached (SQLSTATE 53300).
 _SERVER_FULL = ("too many clients", "remaining connection slots", "too_many_connections")
 _MARK = "_lukhas_db_unavailable"
-_JSON_PREFIXES = ("/v1/", "/api/", "/system/")
-
-Handler = Callable[[HttpRequest], HttpResponseBase]
 
 
 def exhaustion_reason(exc: BaseException | None) -> str | None:
@@ -86,7 +82,8 @@ def unavailable_response(request: HttpRequest, reason: str) -> HttpResponse:
         extra={"reason": reason},
     )
     error = unavailable_error()
-    if request.path.startswith(_JSON_PREFIXES):
+    # /system/plugins answers JSON too, beside the two API roots.
+    if is_api_path(request.path) or request.path.startswith("/system/"):
         return render_error(request, error)
     # Rendered without the request: the context processors would read the
     # session and the user, i.e. ask the database that just said no.
@@ -117,30 +114,13 @@ def _not_a_crash(record: logging.LogRecord) -> bool:
 logging.getLogger("django.request").addFilter(_not_a_crash)
 
 
-class DatabaseUnavailableMiddleware:
+class DatabaseUnavailableMiddleware(HybridMiddleware):
     """Outside sessions, auth and Guardian: a full database becomes 503 + Retry-After.
 
     Also samples the pool's figures into the ``lukhas_db_pool_*`` gauges at
     the end of every request. Works sync and async, like the site's other
     middlewares.
     """
-
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response: Handler) -> None:
-        self.get_response = get_response
-        self.is_async = iscoroutinefunction(get_response)
-        if self.is_async:
-            markcoroutinefunction(self)
-
-    def __call__(self, request: HttpRequest):
-        if self.is_async:
-            return self.__acall__(request)
-        return self.after(request, self.get_response(request))
-
-    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
-        return self.after(request, await self.get_response(request))
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         reason = exhaustion_reason(exception)

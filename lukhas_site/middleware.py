@@ -39,7 +39,9 @@ access_logger = logging.getLogger("lukhas.access")
 Handler = Callable[[HttpRequest], HttpResponseBase]
 
 
-class _HybridMiddleware:
+class HybridMiddleware:
+    """A middleware that works sync and async: subclasses fill in before/after/finish."""
+
     sync_capable = True
     async_capable = True
 
@@ -76,7 +78,7 @@ class _HybridMiddleware:
         return None
 
 
-class RequestContextMiddleware(_HybridMiddleware):
+class RequestContextMiddleware(HybridMiddleware):
     """Echo a sane ``X-Request-ID`` or make one; add the trace id to the response."""
 
     def before(self, request: HttpRequest) -> object:
@@ -97,7 +99,7 @@ class RequestContextMiddleware(_HybridMiddleware):
         return response
 
 
-class MetricsMiddleware(_HybridMiddleware):
+class MetricsMiddleware(HybridMiddleware):
     """Count and time requests by route template, method and status class."""
 
     def before(self, request: HttpRequest) -> object:
@@ -151,7 +153,7 @@ def is_api_path(path: str) -> bool:
     return path in {"/v1", "/api"} or path.startswith(("/v1/", "/api/"))
 
 
-class ErrorEnvelopeMiddleware(_HybridMiddleware):
+class ErrorEnvelopeMiddleware(HybridMiddleware):
     """Every error under ``/v1`` and ``/api`` is JSON in the path's envelope.
 
     The API roots render their own errors; what still arrives here as HTML

@@ -25,8 +25,6 @@ import glob
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -38,6 +36,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.guardian.helpers import LiveSite, free_port
 from tests.guardian.kit import derive_plaintext
 from tests.services import REPO, require_redis, unavailable
 
@@ -51,12 +50,6 @@ SECRET_KEY = "edges-test-secret-key-not-for-production-" + "x" * 20
 METRICS_TOKEN = "edges-metrics-token"
 DB_NAME = "lukhas_edges"
 PATHS = ("/v1/models", "/api/coordination/tasks", "/api/guardian/me")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _pg_bin() -> Path | None:
@@ -176,53 +169,6 @@ def prepare(source: Path, pg: OwnPostgres, env: dict[str, str]) -> str:
     return plaintext
 
 
-class Site:
-    """uvicorn in a subprocess, from ``source`` (this checkout, or an older one)."""
-
-    def __init__(self, source: Path, env: dict[str, str], log_path: Path) -> None:
-        self.source, self.env, self.log_path = source, env, log_path
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self, timeout: float = 90.0) -> Site:
-        self._log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [
-                sys.executable, "-m", "uvicorn", "lukhas_site.asgi:application",
-                "--app-dir", str(self.source), "--host", "127.0.0.1",
-                "--port", str(self.port), "--no-access-log",
-            ],
-            cwd=self.source, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"uvicorn exited early:\n{self.output()}")
-            try:
-                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"uvicorn not ready after {timeout}s:\n{self.output()}")
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")[-6000:]
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if getattr(self, "_log", None):
-            self._log.close()
-
-
 @dataclass
 class Answer:
     path: str
@@ -306,7 +252,7 @@ class Deployment:
     env: dict[str, str]
     source: Path
     workdir: Path
-    sites: list[Site] = field(default_factory=list)
+    sites: list[LiveSite] = field(default_factory=list)
 
     @property
     def bases(self) -> list[str]:
@@ -317,7 +263,13 @@ class Deployment:
         self.stop_sites()
         env = {**self.env, **extra}
         self.sites = [
-            Site(self.source, env, self.workdir / f"uvicorn-{i}.log").start()
+            LiveSite(
+                env,
+                self.workdir / f"uvicorn-{i}.log",
+                source=self.source,
+                # An older checkout (the "before" run) has no lukhas_site.serve.
+                edge_limits=self.source == REPO,
+            ).start(timeout=90.0)
             for i in range(WEB_PROCESSES)
         ]
         return self

@@ -28,11 +28,25 @@ def sample(metric: str, **labels: str) -> float:
 
 
 class LiveSite:
-    """The site under uvicorn, as a separate process on the test database."""
+    """The site under uvicorn, as a separate process on the test database.
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    ``source`` is the checkout to serve: this one by default, or an older one
+    (the pool test's "before" figures) that may predate the edge limits, which
+    ``edge_limits=False`` leaves off.
+    """
+
+    def __init__(
+        self,
+        env: dict[str, str],
+        log_path: Path,
+        *,
+        source: Path = REPO,
+        edge_limits: bool = True,
+    ) -> None:
         self.env = env
         self.log_path = log_path
+        self.source = source
+        self.edge_limits = edge_limits
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
@@ -42,12 +56,12 @@ class LiveSite:
         self.proc = subprocess.Popen(
             [
                 str(Path(sys.executable).parent / "uvicorn"),
-                *("lukhas_site.asgi:application", "--host", "127.0.0.1"),
-                *("--port", str(self.port), "--no-access-log"),
+                *("lukhas_site.asgi:application", "--app-dir", str(self.source)),
+                *("--host", "127.0.0.1", "--port", str(self.port), "--no-access-log"),
                 # The edge limits the Procfile ships (lukhas_site/serve.py).
-                *uvicorn_edge_args(self.env),
+                *(uvicorn_edge_args(self.env) if self.edge_limits else ()),
             ],
-            cwd=REPO,
+            cwd=self.source,
             env=self.env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
