@@ -1,0 +1,1 @@
+"""Gate sources: one module per source kind (docs/soak.md, "Sources")."""
