@@ -33,7 +33,13 @@ from django.core.handlers.asgi import ASGIHandler, ASGIRequest
 from django.core.handlers.wsgi import WSGIHandler, WSGIRequest
 
 from lukhas_site.context import new_request_id, request_id_var, sane_request_id
-from lukhas_site.errors import LukhasError, RequestTooLarge, envelope_for, error_body
+from lukhas_site.errors import (
+    LukhasError,
+    RequestTooLarge,
+    ServiceUnavailable,
+    envelope_for,
+    error_body,
+)
 
 logger = logging.getLogger("lukhas.edge")
 
@@ -133,34 +139,54 @@ class BodyLimitGuard:
             await self.refuse(scope, send, refused.error)
 
     async def refuse(self, scope: Scope, send: Send, error: LukhasError) -> None:
-        path = scope.get("path", "")
-        request_id = sane_request_id(_header(scope, b"x-request-id")) or new_request_id()
-        token = request_id_var.set(request_id)
-        try:
-            logger.warning(
-                "%s %s refused at the edge: %s",
-                scope.get("method"),
-                path,
-                error.message,
-                extra={"status": error.status, "code": error.code},
-            )
-        finally:
-            request_id_var.reset(token)
-        body = json.dumps(error_body(error, envelope_for(path))).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": error.status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    # The rest of the body is never read: the connection cannot be reused.
-                    (b"connection", b"close"),
-                    (b"x-request-id", request_id.encode()),
-                ],
-            }
+        await send_refusal(scope, send, error)
+
+
+async def send_refusal(
+    scope: Scope, send: Send, error: LukhasError, *, headers: list[tuple[bytes, bytes]] = ()
+) -> None:
+    """Answer ``error`` in the path's envelope, logged with a request id, connection closed."""
+    path = scope.get("path", "")
+    request_id = sane_request_id(_header(scope, b"x-request-id")) or new_request_id()
+    token = request_id_var.set(request_id)
+    try:
+        logger.warning(
+            "%s %s refused at the edge: %s",
+            scope.get("method"),
+            path,
+            error.message,
+            extra={"status": error.status, "code": error.code},
         )
-        await send({"type": "http.response.body", "body": body})
+    finally:
+        request_id_var.reset(token)
+    body = json.dumps(error_body(error, envelope_for(path))).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": error.status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                # The rest of the body is never read: the connection cannot be reused.
+                (b"connection", b"close"),
+                (b"x-request-id", request_id.encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+async def concurrency_refusal(scope: Scope, receive: Receive, send: Send) -> None:
+    """uvicorn's ``--limit-concurrency`` refusal, in the envelope instead of plain text.
+
+    The SDKs retry a 503 after ``Retry-After``; one second is about how long
+    a slot takes to free up under the load that fills 512 of them.
+    """
+    error = ServiceUnavailable(
+        "The server is at its concurrency limit (LUKHAS_LIMIT_CONCURRENCY); retry in a second."
+    )
+    await send_refusal(scope, send, error, headers=[(b"retry-after", b"1")])
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -25,8 +25,10 @@ from collections.abc import Mapping
 
 import h11
 from django.core.exceptions import ImproperlyConfigured
+from uvicorn.protocols.http import h11_impl
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from lukhas_site.edge import concurrency_refusal
 from lukhas_site.env import env_float
 
 PROTOCOL = "lukhas_site.serve:HeaderTimeoutH11Protocol"
@@ -70,6 +72,13 @@ def uvicorn_edge_args(environ: Mapping[str, str] | None = None) -> list[str]:
         ),
     ]
 
+
+# uvicorn refuses a request over ``--limit-concurrency`` with a plain-text 503
+# taken from this module global of its h11 protocol; our contract is the
+# envelope on every answer (OpenAI's under /v1), so the protocol we select
+# swaps in our refusal. Only processes started with ``--http PROTOCOL``
+# import this module, so nothing else is touched.
+h11_impl.service_unavailable = concurrency_refusal
 
 # Read when uvicorn imports the protocol (at start-up), so a bad value stops
 # the server there rather than at the first connection.

@@ -220,3 +220,29 @@ def test_it_refuses_anonymous_metrics_in_production(live_site):
     scrape = httpx.get(f"{site.base}/metrics", timeout=10)
     assert scrape.status_code == 403
     assert scrape.json()["error"]["code"] == "metrics_closed"
+
+
+def test_it_answers_the_concurrency_limit_in_the_envelope(live_site):
+    # Two idle connections fill a limit of 2 (uvicorn counts open connections);
+    # the next request is refused, as JSON in the path's envelope, not plain text.
+    site = live_site(LUKHAS_LIMIT_CONCURRENCY="2")
+    idle = [connect(site.port), connect(site.port)]
+    try:
+        for path, envelope_keys in (
+            ("/v1/models", {"message", "type", "param", "code"}),
+            ("/api/coordination/tasks", {"code", "message", "param"}),
+        ):
+            with connect(site.port) as sock:
+                sock.sendall(request_head("GET", path))
+                answer = read_answer(sock, timeout=5, method="GET")
+            assert answer.status == 503, answer
+            assert answer.headers["content-type"] == "application/json"
+            assert answer.headers["retry-after"] == "1"
+            assert answer.headers["x-request-id"]
+            error = answer.json()["error"]
+            assert set(error) == envelope_keys
+            assert error["code"] == "service_unavailable"
+            assert "LUKHAS_LIMIT_CONCURRENCY" in error["message"]
+    finally:
+        for sock in idle:
+            sock.close()
