@@ -11,6 +11,7 @@ spec that removed one operation of its baseline.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -127,7 +128,7 @@ class TestFixtureCounts:
     def test_it_builds_a_cyclonedx_sbom(self, fixture_results):
         sbom = fixture_results["sbom"]
         assert sbom.status == "ok", sbom.error
-        bom = json.loads(open(sbom.artifacts["sbom"]).read())
+        bom = json.loads(Path(sbom.artifacts["sbom"]).read_text())
         assert bom["bomFormat"] == "CycloneDX"
         assert [c["name"] for c in bom["components"]] == ["requests"]
 
