@@ -6,10 +6,11 @@ import json
 
 import pytest
 import time_machine
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from audits import selectors, services
+from audits import selectors, services, tasks
 from audits.models import CollectorRun, Finding, HealthReport
 from lukhas_site.errors import NotFound
 from tests.audits.conftest import FIXTURE_CONFIG
@@ -107,3 +108,25 @@ def test_it_flags_a_new_tool_version_instead_of_a_regression(codebase):
 def test_it_refuses_an_unknown_codebase():
     with pytest.raises(NotFound, match="no codebase 'nope'"):
         services.health_audit_start(codebase="nope")
+
+
+def test_it_starts_the_nightly_audit_as_a_job(codebase):
+    # Outside a transaction test the job's first message is never sent (on commit).
+    result = tasks.nightly_audit.run(codebase="fixture")
+    report = HealthReport.objects.get(pk=result["report"])
+    assert report.job.pk == result["job"]
+    assert (report.job.kind, report.job.status) == ("health-audit", "queued")
+    assert report.job.started_by_label == "beat"
+    assert report.job.params == {"report": report.pk, "codebase": "fixture"}
+    assert report.job.steps.count() == 14  # 12 collectors, the report, the failure path
+    assert report.status == "unknown" and report.finished_at is None
+
+
+def test_it_exits_2_naming_the_file_and_key_of_a_bad_config(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\npath: .\nquality_gate: q.yaml\nlanes: {production: [a]}\nsmoke: 3\n")
+    with pytest.raises(CommandError) as error:
+        call_command("health_audit", "--config", str(bad))
+    assert error.value.returncode == 2
+    assert str(error.value).startswith(f"{bad}: smoke:")
+    assert not HealthReport.objects.exists()
