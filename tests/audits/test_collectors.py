@@ -167,7 +167,7 @@ def test_it_is_unavailable_when_a_tool_is_missing(tmp_path, monkeypatch):
 
 
 def test_it_generates_the_lane_contract_from_the_lanes(tmp_path):
-    text = importlinter_config(fixture_workspace(tmp_path))
+    text = importlinter_config(fixture_workspace(tmp_path).config)
     assert 'source_modules = ["fixprod"]' in text
     assert 'forbidden_modules = ["fixlabs"]' in text
 

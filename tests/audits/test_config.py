@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from audits.checks import check_default_config
 from audits.config import (
     ConfigError,
     gate_file_path,
@@ -83,3 +84,13 @@ def test_it_refuses_a_gate_with_an_unknown_comparator(tmp_path):
 def test_it_says_a_missing_file_is_missing():
     with pytest.raises(ConfigError, match="cannot read"):
         load_lanes(Path("/nonexistent/lanes.yaml"))
+
+
+def test_it_reports_a_broken_default_config_as_a_system_check(tmp_path, settings):
+    assert check_default_config() == []
+    bad = tmp_path / "lanes.yaml"
+    bad.write_text("name: x\npath: .\nquality_gate: missing.yaml\nlanes: {production: [a]}\n")
+    settings.AUDITS_DEFAULT_CONFIG = str(bad)
+    (error,) = check_default_config()
+    assert error.id == "audits.E001"
+    assert str(tmp_path / "missing.yaml") in error.msg and "cannot read" in error.msg

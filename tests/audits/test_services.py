@@ -86,7 +86,9 @@ def test_it_diffs_against_the_previous_report(codebase):
     assert second.comparable is True
     diff = selectors.report_diff(second)
     assert diff["previous"] == first.pk
-    assert diff["metrics"]["compat.hits"] == {"previous": 2, "current": None, "delta": None}
+    assert diff["metrics"]["compat.hits"] == {
+        "previous": 2, "current": None, "delta": None, "comparable": False, "regression": False,
+    }  # fmt: skip
     assert diff["new"] == []
     assert sorted(f.collector for f in diff["fixed"]) == ["compat", "compat", "docs_links"]
     assert list(selectors.latest_reports()) == [second]
@@ -103,6 +105,32 @@ def test_it_flags_a_new_tool_version_instead_of_a_regression(codebase):
         c for c in second.gate_verdicts["release"]["conditions"] if c["metric"] == "ruff.production"
     )
     assert ruff["comparable"] is False
+    # More ruff issues after a ruff upgrade: shown, not a regression.
+    Finding.objects.filter(report=first, collector="ruff").delete()
+    HealthReport.objects.filter(pk=first.pk).update(facts={**first.facts, "ruff.production": 1})
+    delta = selectors.report_diff(second)["metrics"]["ruff.production"]
+    assert delta == {
+        "previous": 1, "current": 4, "delta": 3, "comparable": False, "regression": False,
+    }  # fmt: skip
+
+
+def test_it_counts_a_like_for_like_rise_as_a_regression(codebase):
+    first = audit(codebase, collectors=("ruff",))
+    HealthReport.objects.filter(pk=first.pk).update(facts={**first.facts, "ruff.production": 1})
+    second = audit(codebase, collectors=("ruff",))
+    assert second.comparable is True
+    delta = selectors.report_diff(second)["metrics"]["ruff.production"]
+    assert (delta["delta"], delta["comparable"], delta["regression"]) == (3, True, True)
+
+
+def test_it_reads_the_latest_report_of_every_codebase_in_one_query(
+    codebase, django_assert_num_queries
+):
+    audit(codebase, collectors=())
+    latest = audit(codebase, collectors=())
+    with django_assert_num_queries(1):
+        rows = list(selectors.latest_reports())
+        assert [(r.pk, r.codebase.name) for r in rows] == [(latest.pk, "fixture")]
 
 
 def test_it_refuses_an_unknown_codebase():
