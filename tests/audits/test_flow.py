@@ -59,7 +59,11 @@ def test_it_runs_the_audit_as_a_job_through_a_worker(worker, tmp_path, monkeypat
     ]  # fmt: skip
     assert report.gate_verdicts["release"]["unknown"] == ["pip_audit.vulnerabilities"]
 
-    base = Path(worker.artifacts_dir)
+    # Not the default codebase: its files go under codebases/<name>/.
+    base = Path(worker.artifacts_dir) / "codebases" / "fixture"
+    assert report.artifacts["files"]["latest_json"] == (
+        "codebases/fixture/docs/audits/health/latest.json"
+    )
     canonical = base / "docs/audits/health/latest.json"
     assert canonical.read_bytes() == (base / "docs/audits/system_health.json").read_bytes()
     dated = base / f"docs/audits/health/{report.started_at.date().isoformat()}/latest.json"
