@@ -17,8 +17,23 @@ from tests.audits.conftest import FIXTURE_CONFIG
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(
+    params=[
+        pytest.param("embedded", id="embedded"),
+        pytest.param("redis", id="redis", marks=pytest.mark.integration),
+    ],
+)
+def broker(request, settings) -> str:
+    """The embedded broker and SQLite in the first pass, Redis and PostgreSQL in the second."""
+    if request.param == "embedded" and settings.REDIS_URL:
+        pytest.skip("the Redis pass runs the redis variant")
+    if request.param == "redis" and not settings.REDIS_URL:
+        pytest.skip("the redis variant runs in the integration pass (REDIS_URL)")
+    return request.param
+
+
 @pytest.fixture
-def worker(audits_worker, settings):
+def worker(broker, audits_worker, settings):
     settings.AUDITS_ARTIFACTS_DIR = audits_worker.artifacts_dir
     return audits_worker
 
