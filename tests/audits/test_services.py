@@ -74,6 +74,9 @@ def test_it_computes_facts_and_gates_with_unmeasured_metrics_unknown(codebase, s
     assert document["metrics"]["ruff"]["hot_path"] == 2
     assert document["facts"]["ruff.hot_paths"] == 2
     assert document["collectors"]["ruff"]["findings"] == 5
+    assert {f["rule"] for f in document["collectors"]["ruff"]["findings_sample"]} == {
+        "F401", "E711", "F632", "F841",
+    }  # fmt: skip
 
 
 def test_it_writes_the_default_codebase_at_the_top_of_the_artifacts_dir(codebase, settings):
