@@ -1,0 +1,1 @@
+"""The labs lane of the fixture."""

@@ -1,0 +1,1 @@
+api_password = "new-unreviewed-password-456"

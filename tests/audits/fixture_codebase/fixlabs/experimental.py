@@ -1,0 +1,3 @@
+def guess():
+    unused = 1
+    return 2

@@ -1,0 +1,1 @@
+"""The production lane of the fixture."""

@@ -1,0 +1,2 @@
+def old_call(value):
+    return value

@@ -1,0 +1,1 @@
+DB_PASSWORD = "old-baselined-password-123"

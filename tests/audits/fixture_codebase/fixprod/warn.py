@@ -1,0 +1,2 @@
+def odd(x):
+    return x is 1
