@@ -17,14 +17,16 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import grimp
-import yaml
+
+from audits.config import ConfigError
+from audits.config import load_lanes as load_lanes_config
 
 COVERAGE_TARGET = 90.0
 PASS, FAIL, UNKNOWN = "pass", "fail", "unknown"
@@ -56,29 +58,18 @@ class Lanes:
 
 
 def load_lanes(config_file: Path, base_dir: Path) -> Lanes:
-    """Read the lanes of ``config_file``; its ``path`` is relative to ``base_dir``."""
+    """The lanes of ``config_file`` (checked by ``audits.config``); its path is from base_dir."""
     try:
-        data = yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise LanesError(f"{config_file}: {exc}") from None
-    lanes = data.get("lanes") if isinstance(data, dict) else None
-    if not isinstance(lanes, dict) or not lanes.get("production"):
-        raise LanesError(f"{config_file}: lanes.production: at least one package is needed")
-    names: dict[str, tuple[str, ...]] = {}
-    for lane in ("production", "labs"):
-        value = lanes.get(lane) or []
-        if not isinstance(value, list) or not all(
-            isinstance(n, str) and all(p.isidentifier() for p in n.split(".")) for n in value
-        ):
-            raise LanesError(f"{config_file}: lanes.{lane}: a list of package names is needed")
-        names[lane] = tuple(value)
-    path = Path(str(data.get("path") or "."))
+        config = load_lanes_config(config_file)
+    except ConfigError as exc:
+        raise LanesError(str(exc)) from None
+    path = Path(config.path)
     return Lanes(
-        name=str(data.get("name") or config_file.stem),
+        name=config.name,
         path=(path if path.is_absolute() else base_dir / path).resolve(),
-        production=names["production"],
-        labs=names["labs"],
-        hot_paths=tuple(data.get("hot_paths") or ()),
+        production=tuple(config.lanes.production),
+        labs=tuple(config.lanes.labs),
+        hot_paths=tuple(config.hot_paths),
         config_file=str(config_file),
     )
 
@@ -116,7 +107,7 @@ def importlinter_config(lanes: Lanes) -> str:
 
 
 @contextmanager
-def _on_path(path: Path):
+def _on_path(path: Path) -> Iterator[None]:
     sys.path.insert(0, str(path))
     try:
         yield
@@ -192,8 +183,7 @@ def _grep(files: Iterable[Path], pattern: re.Pattern[str]) -> str:
             text = file.read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue
-        match = re.search(pattern, text) if pattern.flags & re.M else pattern.search(text)
-        if match:
+        if pattern.search(text):
             return file.name
     return ""
 
@@ -236,7 +226,7 @@ def promotion_evaluate(
             criteria.append(Criterion("metrics", UNKNOWN, "no source found in the checkout"))
         else:
             span_file = _grep(files, _SPAN)
-            metric_file = _grep(files, re.compile(_METRIC.pattern, re.M))
+            metric_file = _grep(files, _METRIC)
             criteria.append(
                 Criterion("spans", PASS, f"spans in {span_file}")
                 if span_file

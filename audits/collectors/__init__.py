@@ -73,7 +73,7 @@ def run_collector(name: str, workspace: Workspace) -> CollectorResult:
     """Run one collector; a bug of ours becomes an `error` result, every metric unknown."""
     try:
         return COLLECTORS[name](workspace)
-    except Exception as exc:  # noqa: BLE001 - one collector's bug must not stop the audit
+    except Exception as exc:
         result = CollectorResult(name, ERROR)
         result.raw_output = traceback.format_exc()[-8000:]
         return result.give_up(ERROR, f"{type(exc).__name__}: {exc}", METRICS.get(name, ()))

@@ -39,7 +39,9 @@ def collect_openapi(workspace: Workspace) -> CollectorResult:
         return result.give_up(FAILED, "no `openapi` section in the lanes config", OPENAPI_METRICS)
     validator = workspace.tool("openapi-spec-validator")
     if validator is None:
-        return result.give_up("unavailable", "openapi-spec-validator is not installed", OPENAPI_METRICS)
+        return result.give_up(
+            "unavailable", "openapi-spec-validator is not installed", OPENAPI_METRICS
+        )
     spec = workspace.checkout / config.spec
     run = result.record(
         run_tool(workspace, [validator, str(spec)], timeout=config.timeout), workspace

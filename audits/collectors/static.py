@@ -112,7 +112,9 @@ def collect_ruff(workspace: Workspace) -> CollectorResult:
 
 
 # "path/to/file.py:12: SyntaxWarning: "is" with a literal. Did you mean "=="?"
-_WARNING_LINE = re.compile(r"^(?P<file>[^\s:][^:]*):(?P<line>\d+): (?P<category>\w+Warning): (?P<message>.*)$")
+_WARNING_LINE = re.compile(
+    r"^(?P<file>[^\s:][^:]*):(?P<line>\d+): (?P<category>\w+Warning): (?P<message>.*)$"
+)
 
 
 def collect_compileall(workspace: Workspace) -> CollectorResult:
@@ -122,7 +124,9 @@ def collect_compileall(workspace: Workspace) -> CollectorResult:
         "compileall", OK, tool="compileall", tool_version=workspace.python_version
     )
     if config is None:
-        return result.give_up(FAILED, "no `compileall` section in the lanes config", COMPILEALL_METRICS)
+        return result.give_up(
+            FAILED, "no `compileall` section in the lanes config", COMPILEALL_METRICS
+        )
     argv = [workspace.config.python or workspace.python, "-W", "always", "-m", "compileall"]
     argv += ["-q", "-f"]
     skip = sorted(_SKIP_DIRS) + [e.rstrip("/") for e in config.exclude]
@@ -275,9 +279,7 @@ def _links(tokens: list, lines: list[str]) -> list[tuple[str, int | None]]:
             line = None
             if token.map:
                 start, end = token.map
-                line = next(
-                    (i + 1 for i in range(start, end) if str(href) in lines[i]), start + 1
-                )
+                line = next((i + 1 for i in range(start, end) if str(href) in lines[i]), start + 1)
             links.append((str(href), line))
     return links
 

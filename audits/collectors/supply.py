@@ -40,9 +40,13 @@ _NETWORK_TROUBLE = re.compile(
 def collect_pip_audit(workspace: Workspace) -> CollectorResult:
     """Known vulnerabilities of the pinned requirements, with ids and fixed versions."""
     config = workspace.config.pip_audit
-    result = CollectorResult("pip_audit", OK, tool="pip-audit", tool_version=dist_version("pip-audit"))
+    result = CollectorResult(
+        "pip_audit", OK, tool="pip-audit", tool_version=dist_version("pip-audit")
+    )
     if config is None:
-        return result.give_up(FAILED, "no `pip_audit` section in the lanes config", PIP_AUDIT_METRICS)
+        return result.give_up(
+            FAILED, "no `pip_audit` section in the lanes config", PIP_AUDIT_METRICS
+        )
     pip_audit = workspace.tool("pip-audit")
     if pip_audit is None:
         return result.give_up(UNAVAILABLE, "pip-audit is not installed", PIP_AUDIT_METRICS)
@@ -170,7 +174,10 @@ def collect_licences(workspace: Workspace) -> CollectorResult:
         "exceptions": excepted,
         "policy_version": policy.version,
     }
-    result.metrics = {"licences.violations": len(result.findings), "licences.packages": len(packages)}
+    result.metrics = {
+        "licences.violations": len(result.findings),
+        "licences.packages": len(packages),
+    }
     return result
 
 

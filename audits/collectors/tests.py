@@ -154,7 +154,9 @@ def collect_coverage(workspace: Workspace) -> CollectorResult:
     if failure := run_failure(run, "coverage"):
         return result.give_up(*failure, COVERAGE_METRICS)
     if run.exit_code not in (0, 1):
-        return result.give_up(FAILED, f"the covered test run exited {run.exit_code}", COVERAGE_METRICS)
+        return result.give_up(
+            FAILED, f"the covered test run exited {run.exit_code}", COVERAGE_METRICS
+        )
     run = result.record(
         run_tool(
             workspace,

@@ -62,13 +62,12 @@ class Command(BaseCommand):
             if not options["readme"]:
                 return
         readme_file = lanes.path / "README.md"
+        settings_text = readme_file.read_text(encoding="utf-8") if readme_file.is_file() else None
         promotions = promotion_evaluate(
             lanes,
             coverage_by_module=coverage_by_module(report_latest_of(lanes.name)),
             cross_lane=cross_lane_imports(lanes),
-            settings_text=readme_file.read_text(encoding="utf-8")
-            if readme_file.is_file()
-            else None,
+            settings_text=settings_text,
         )
         if options["readme"]:
             target = Path(options["readme"])
