@@ -119,6 +119,11 @@ class CollectorRun(TimeStampedModel):
     raw_output = models.TextField(blank=True, help_text="stdout+stderr, bounded (head and tail).")
     raw_truncated = models.BooleanField(default=False)
     facts = models.JSONField(default=dict, blank=True)
+    # The flat numbers the gate reads ({"ruff.production": 4}); null: unknown.
+    metrics = models.JSONField(default=dict, blank=True)
+    # What makes two runs like for like besides the tool version (ruff's settings).
+    ruleset = models.TextField(blank=True)
+    artifacts = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
 
     class Meta:

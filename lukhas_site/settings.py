@@ -820,3 +820,23 @@ if OIDC_ENABLED:
         raise ImproperlyConfigured(f"LUKHAS_OIDC_CLIENT_SECRET_FILE: {_exc}") from None
     if not OIDC_RP_CLIENT_SECRET:
         raise ImproperlyConfigured(f"LUKHAS_OIDC_CLIENT_SECRET_FILE={_secret_file} is empty")
+
+# --- Audits ---
+# Codebase health reports (audits/, docs/audits.md).
+
+# Where reports are written: <dir>/docs/audits/health/latest.json and friends
+# (the soak app's `health` gate source reads the same variable). Relative
+# paths are from the checkout (BASE_DIR); `.` writes into this checkout's docs/.
+AUDITS_ARTIFACTS_DIR = (
+    BASE_DIR / env_str("LUKHAS_AUDITS_ARTIFACTS_DIR", str(VAR_DIR / "audits"))
+).resolve()
+# Scratch space of the collectors (junit XML, coverage data, the SBOM before it is copied).
+AUDITS_WORK_DIR = VAR_DIR / "audits-work"
+# The lanes config of the codebase audited by default (`make health-audit`).
+AUDITS_DEFAULT_CONFIG = env_str("LUKHAS_AUDITS_DEFAULT_CONFIG", "configs/audits/lukhas.yaml")
+# Characters of a tool's output a CollectorRun keeps (head and tail).
+AUDITS_RAW_OUTPUT_CHARS = env_int("LUKHAS_AUDITS_RAW_OUTPUT_CHARS", 65_536)
+# When the nightly audit of each codebase runs (UTC), a PeriodicTask per codebase.
+AUDITS_NIGHTLY_AT = _coordination_times("LUKHAS_AUDITS_NIGHTLY_AT", ["02:30"])[0]
+if AUDITS_RAW_OUTPUT_CHARS < 1024:
+    raise ImproperlyConfigured("LUKHAS_AUDITS_RAW_OUTPUT_CHARS must be at least 1024")

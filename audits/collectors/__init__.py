@@ -73,7 +73,7 @@ def run_collector(name: str, workspace: Workspace) -> CollectorResult:
     """Run one collector; a bug of ours becomes an `error` result, every metric unknown."""
     try:
         return COLLECTORS[name](workspace)
-    except Exception as exc:
+    except Exception as exc:  # one collector's bug must not stop the audit
         result = CollectorResult(name, ERROR)
         result.raw_output = traceback.format_exc()[-8000:]
         return result.give_up(ERROR, f"{type(exc).__name__}: {exc}", METRICS.get(name, ()))

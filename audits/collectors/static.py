@@ -118,7 +118,7 @@ _WARNING_LINE = re.compile(
 
 
 def collect_compileall(workspace: Workspace) -> CollectorResult:
-    """`python -W always -m compileall -f`: every warning the compiler prints, with file and line."""
+    """`python -W always -m compileall -f`: every compiler warning, with file and line."""
     config = workspace.config.compileall
     result = CollectorResult(
         "compileall", OK, tool="compileall", tool_version=workspace.python_version

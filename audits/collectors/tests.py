@@ -145,8 +145,11 @@ def collect_coverage(workspace: Workspace) -> CollectorResult:
     run = result.record(
         run_tool(
             workspace,
-            [python, "-m", "coverage", "run", f"--data-file={data_file}", f"--source={packages}"]
-            + ["-m", "pytest", *config.paths, *config.args, "-p", "no:cacheprovider"],
+            [
+                *(python, "-m", "coverage", "run", f"--data-file={data_file}"),
+                *(f"--source={packages}", "-m", "pytest", *config.paths, *config.args),
+                *("-p", "no:cacheprovider"),
+            ],
             timeout=config.timeout,
         ),
         workspace,
