@@ -6,7 +6,10 @@ merge without conflicts; the layers contract puts both in the selectors layer.
 
 from __future__ import annotations
 
-from audits.models import CollectorRun, HealthReport
+from django.db.models import QuerySet
+
+from audits.models import CollectorRun, Finding, HealthReport
+from audits.selectors import latest_reports
 
 
 def report_latest_of(codebase_name: str) -> HealthReport | None:
@@ -31,3 +34,43 @@ def coverage_by_module(report: HealthReport | None) -> dict[str, float | None]:
         name: (value.get("percent") if isinstance(value, dict) else value)
         for name, value in packages.items()
     }
+
+
+def findings_filtered(
+    report: HealthReport,
+    *,
+    collector: str = "",
+    rule: str = "",
+    lane: str = "",
+    severity: str = "",
+    file: str = "",
+) -> QuerySet[Finding]:
+    """The findings behind one number of a report (the page's links and the API's filters)."""
+    rows = Finding.objects.filter(report=report).only(
+        "pk", "collector", "rule", "severity", "lane", "file", "line", "message", "fingerprint"
+    )
+    for name, value in (
+        ("collector", collector),
+        ("rule", rule),
+        ("lane", lane),
+        ("severity", severity),
+    ):
+        if value:
+            rows = rows.filter(**{name: value})
+    if file:
+        rows = rows.filter(file__startswith=file)
+    return rows.order_by("collector", "file", "line", "pk")
+
+
+def reports_running() -> QuerySet[HealthReport]:
+    """Reports whose audit job has not finished (the page shows their progress)."""
+    return (
+        HealthReport.objects.filter(finished_at__isnull=True, job__isnull=False)
+        .select_related("codebase", "job")
+        .order_by("-started_at")
+    )
+
+
+def gate_status_overview() -> list[HealthReport]:
+    """The latest finished report of each codebase, for the site's overview tile."""
+    return list(latest_reports().only("pk", "codebase__name", "status", "started_at"))
