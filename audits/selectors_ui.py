@@ -74,3 +74,13 @@ def reports_running() -> QuerySet[HealthReport]:
 def gate_status_overview() -> list[HealthReport]:
     """The latest finished report of each codebase, for the site's overview tile."""
     return list(latest_reports().only("pk", "codebase__name", "status", "started_at"))
+
+
+def reports_filtered(*, codebase: str = "", status: str = "") -> QuerySet[HealthReport]:
+    """Reports newest first for the API's list, filtered by codebase name and gate status."""
+    rows = HealthReport.objects.select_related("codebase").order_by("-started_at", "-pk")
+    if codebase:
+        rows = rows.filter(codebase__name=codebase)
+    if status:
+        rows = rows.filter(status=status)
+    return rows
