@@ -54,7 +54,7 @@ def test_it_needs_a_login(client):
 def test_it_shows_the_latest_report_with_its_gate_badge_and_trends(
     alice_client, history, django_assert_num_queries
 ):
-    old, new = history
+    _, new = history
     alice_client.get(reverse("audits"))  # Guardian re-reads its policy when due, not each time
     # session, user, latest reports, running reports, codebases, the codebase's history,
     # alice's permissions (user, group) for the run button
