@@ -17,7 +17,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/lukhas
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
 .PHONY: help install run migrate demo test test-fast test-integration lint format lock bench \
-        openapi-spec openapi-baseline openapi-diff evals clean
+        openapi-spec openapi-baseline openapi-diff evals clean health-audit
 
 help:
 	@echo "make run     install, migrate, load demo data, start web + worker + beat"
@@ -25,6 +25,7 @@ help:
 	@echo "make bench   run the benchmarks and write docs/benchmarks.md"
 	@echo "make lint    ruff check + ruff format --check + lint-imports (the import contracts)"
 	@echo "make lock    re-resolve requirements/lock.txt from pyproject.toml"
+	@echo "make health-audit  audit this codebase (tests, ruff, coverage, lanes, supply chain)"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -145,3 +146,15 @@ lanes-readme: install
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
+
+# The health audit of this project (docs/audits.md): a job run by a worker of
+# its own on a private queue (so it works with or without `make run`), followed
+# with a progress bar. HEALTH_AUDIT_ARGS="--github-summary" in CI; set
+# LUKHAS_AUDITS_ARTIFACTS_DIR=. to write the reports into this checkout's docs/.
+HEALTH_AUDIT_QUEUE ?= health-audit-cli
+health-audit: migrate
+	@$(VENV)/bin/celery -A lukhas_site worker -Q $(HEALTH_AUDIT_QUEUE) --concurrency 2 \
+		--loglevel WARNING --hostname health-audit-$$$$@%h --without-gossip --without-mingle \
+		> $(LUKHAS_VAR_DIR)/health-audit-worker.log 2>&1 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
+	$(PY) manage.py health_audit --wait --queue $(HEALTH_AUDIT_QUEUE) $(HEALTH_AUDIT_ARGS)

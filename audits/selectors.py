@@ -98,21 +98,52 @@ def findings(report: HealthReport, *, collector: str = "") -> QuerySet[Finding]:
     return rows.filter(collector=collector) if collector else rows
 
 
+def _identities(report: HealthReport) -> dict[str, tuple[str, str]]:
+    rows = CollectorRun.objects.filter(report=report).values_list(
+        "collector", "tool_version", "ruleset"
+    )
+    return {collector: (version, ruleset) for collector, version, ruleset in rows}
+
+
+def _higher_is_better(report: HealthReport) -> dict[str, bool]:
+    """From the gate's comparators: `> 90` wants more, `< 100` or `== 0` want less."""
+    better: dict[str, bool] = {}
+    for gate in (report.gate_verdicts or {}).values():
+        for condition in gate.get("conditions", []):
+            better.setdefault(condition["metric"], condition["comparator"] in {">", ">="})
+    return better
+
+
 def report_diff(report: HealthReport, previous: HealthReport | None = None) -> dict[str, Any]:
-    """Metric deltas and new / fixed findings (by fingerprint) against the previous report."""
+    """Metric deltas and new / fixed findings (by fingerprint) against the previous report.
+
+    A delta is a ``regression`` only when it goes the wrong way for a gated
+    metric *and* is like for like: a collector whose tool version or rule set
+    changed, or a changed config, gives ``comparable: false`` and no regression.
+    """
     previous = previous if previous is not None else report_previous(report)
     if previous is None:
         return {"previous": None, "metrics": {}, "new": [], "fixed": [], "comparable": None}
+    now_ids, before_ids = _identities(report), _identities(previous)
+    same_config = report.config_checksum == previous.config_checksum
+    better = _higher_is_better(report)
     metrics: dict[str, dict[str, Any]] = {}
     for key in sorted(set(report.facts) | set(previous.facts)):
         now, before = report.facts.get(key), previous.facts.get(key)
-        delta = (
-            round(now - before, 3)
-            if isinstance(now, int | float) and isinstance(before, int | float)
-            else None
-        )
-        if now != before:
-            metrics[key] = {"previous": before, "current": now, "delta": delta}
+        if now == before:
+            continue
+        numeric = isinstance(now, int | float) and isinstance(before, int | float)
+        delta = round(now - before, 3) if numeric else None
+        collector = key.split(".", 1)[0]
+        comparable = same_config and now_ids.get(collector) == before_ids.get(collector)
+        worse = delta is not None and key in better and (delta < 0 if better[key] else delta > 0)
+        metrics[key] = {
+            "previous": before,
+            "current": now,
+            "delta": delta,
+            "comparable": comparable,
+            "regression": bool(worse and comparable),
+        }
     now_fp = set(findings(report).values_list("fingerprint", flat=True))
     before_fp = set(findings(previous).values_list("fingerprint", flat=True))
     return {

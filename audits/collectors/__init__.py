@@ -1,7 +1,7 @@
 """The collectors of a health audit, by name, and the one way to run one.
 
 Each collector is a function ``Workspace -> CollectorResult`` (``base``):
-``tests`` (smoke, coverage), ``static`` (ruff, compileall, lane guard, docs
+``testsuite`` (smoke, coverage), ``static`` (ruff, compileall, lane guard, docs
 links, compat), ``supply`` (pip-audit, licences, SBOM, secrets) and
 ``openapi``. ``run_collector`` turns an exception of ours into an ``error``
 result with every metric unknown, so one broken collector never hides the
@@ -13,7 +13,7 @@ from __future__ import annotations
 import traceback
 from collections.abc import Callable
 
-from audits.collectors import openapi, static, supply, tests
+from audits.collectors import openapi, static, supply, testsuite
 from audits.collectors.base import (
     ERROR,
     FAILED,
@@ -38,10 +38,10 @@ __all__ = [
 ]
 
 COLLECTORS: dict[str, Callable[[Workspace], CollectorResult]] = {
-    "smoke": tests.collect_smoke,
+    "smoke": testsuite.collect_smoke,
     "ruff": static.collect_ruff,
     "compileall": static.collect_compileall,
-    "coverage": tests.collect_coverage,
+    "coverage": testsuite.collect_coverage,
     "lane_guard": static.collect_lane_guard,
     "pip_audit": supply.collect_pip_audit,
     "licences": supply.collect_licences,
@@ -54,10 +54,10 @@ COLLECTORS: dict[str, Callable[[Workspace], CollectorResult]] = {
 
 # The flat metric names each collector reports (the quality gate's vocabulary).
 METRICS: dict[str, tuple[str, ...]] = {
-    "smoke": tests.SMOKE_METRICS,
+    "smoke": testsuite.SMOKE_METRICS,
     "ruff": static.RUFF_METRICS,
     "compileall": static.COMPILEALL_METRICS,
-    "coverage": tests.COVERAGE_METRICS,
+    "coverage": testsuite.COVERAGE_METRICS,
     "lane_guard": static.LANE_GUARD_METRICS,
     "pip_audit": supply.PIP_AUDIT_METRICS,
     "licences": supply.LICENCES_METRICS,

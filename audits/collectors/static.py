@@ -28,6 +28,7 @@ from audits.collectors.base import (
     run_failure,
     run_tool,
 )
+from audits.config import LanesConfig
 
 RUFF_METRICS = ("ruff.total", "ruff.production", "ruff.labs", "ruff.hot_paths")
 COMPILEALL_METRICS = ("compileall.syntax_warnings", "compileall.warnings")
@@ -163,9 +164,9 @@ def collect_compileall(workspace: Workspace) -> CollectorResult:
     return result
 
 
-def importlinter_config(workspace: Workspace) -> str:
+def importlinter_config(config: LanesConfig) -> str:
     """The import-linter contract of the lanes: no production package imports a labs one."""
-    lanes = workspace.config.lanes
+    lanes = config.lanes
     roots = json.dumps(lanes.production + lanes.labs)
     return (
         "# Generated from the lanes config by audits.collectors.static; do not edit.\n"
@@ -220,7 +221,7 @@ def collect_lane_guard(workspace: Workspace) -> CollectorResult:
         return result.give_up("unavailable", "import-linter is not installed", LANE_GUARD_METRICS)
     contract = workspace.workdir / "lanes.importlinter.toml"
     contract.parent.mkdir(parents=True, exist_ok=True)
-    contract.write_text(importlinter_config(workspace))
+    contract.write_text(importlinter_config(workspace.config))
     env = workspace.env() | {"PYTHONPATH": str(workspace.checkout)}
     argv = [lint_imports, "--no-cache", str(contract)]
     run = result.record(run_tool(workspace, argv, timeout=300, env=env), workspace)
