@@ -90,7 +90,7 @@ def test_it_gives_the_detail_with_collectors_and_findings(client, reader, report
 
 def test_it_lists_codebases(client, reader, reports):
     body = client.get(f"{API}/codebases", headers=reader).json()
-    assert [c["name"] for c in body] == ["fixture"]
+    assert [c["name"] for c in body] == ["fixture", "lukhas"]  # lukhas: migration 0003
     assert body[0]["config_file"] == "tests/audits/fixture.yaml"
 
 
