@@ -6,9 +6,19 @@ merge without conflicts; the layers contract puts both in the selectors layer.
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from django.conf import settings
 from django.db.models import QuerySet
 
-from audits.models import CollectorRun, Finding, HealthReport
+from audits.lanes import (
+    Lanes,
+    ModulePromotion,
+    cross_lane_imports,
+    load_lanes,
+    promotion_evaluate,
+)
+from audits.models import Codebase, CollectorRun, Finding, HealthReport
 from audits.selectors import latest_reports
 
 
@@ -84,3 +94,23 @@ def reports_filtered(*, codebase: str = "", status: str = "") -> QuerySet[Health
     if status:
         rows = rows.filter(status=status)
     return rows
+
+
+def codebase_lanes(codebase: Codebase) -> tuple[Lanes, list[ModulePromotion]]:
+    """The lanes of a codebase and the promotion criteria of each production module.
+
+    Reads the lanes config, the checkout's sources as text and README, and the
+    latest report's coverage: nothing of the audited code is imported (grimp parses).
+    Raises ``audits.lanes.LanesError`` for a config that cannot be read.
+    """
+    base = Path(settings.BASE_DIR)
+    config = Path(codebase.config_file)
+    lanes = load_lanes(config if config.is_absolute() else base / config, base)
+    readme = lanes.path / "README.md"
+    promotions = promotion_evaluate(
+        lanes,
+        coverage_by_module=coverage_by_module(report_latest_of(codebase.name)),
+        cross_lane=cross_lane_imports(lanes),
+        settings_text=readme.read_text(encoding="utf-8") if readme.is_file() else None,
+    )
+    return lanes, promotions

@@ -7,4 +7,5 @@ urlpatterns = [
     path("reports/<int:report_id>/", views.report_page, name="audits-report"),
     path("reports/<int:report_id>/findings", views.report_findings, name="audits-findings"),
     path("<slug:codebase>/run", views.audit_run, name="audits-run"),
+    path("<slug:codebase>/lanes", views.codebase_lanes, name="audits-lanes"),
 ]

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from audits import charts, selectors, selectors_ui
 from audits.access import READ, RUN, allow, offers
+from audits.lanes import LanesError
 from audits.models import GateStatus, HealthReport, Severity
 from audits.services import health_audit_start
 from lukhas_site.errors import LukhasError, PermissionDenied
@@ -175,3 +176,25 @@ def audit_run(request: HttpRequest, codebase: str) -> HttpResponse:
         return redirect("audits")
     messages.success(request, f"Health audit of {codebase} started (job {report.job_id}).")
     return redirect("audits-report", report_id=report.pk)
+
+
+@login_required
+@require_GET
+def codebase_lanes(request: HttpRequest, codebase: str) -> HttpResponse:
+    """The lanes of a codebase and each production module's promotion criteria."""
+    try:
+        allow(request, READ)
+        row = selectors.codebase_get(codebase)
+        lanes, promotions = selectors_ui.codebase_lanes(row)
+    except PermissionDenied as exc:
+        return _forbidden(request, exc)
+    except LanesError as exc:
+        messages.error(request, str(exc))
+        return redirect("audits")
+    except LukhasError:
+        return render(request, "404.html", status=404)
+    return render(
+        request,
+        "audits/lanes.html",
+        {"codebase": row, "lanes": lanes, "promotions": promotions},
+    )

@@ -142,3 +142,14 @@ def test_it_keeps_service_and_codebase_health_findable(alice_client):
     html = alice_client.get(reverse("health")).content.decode()
     assert ">Service health</a>" in html and ">Codebase health</a>" in html
     assert 'href="/audits/"' in html
+
+
+def test_it_shows_the_promotion_criteria_of_each_production_module(alice_client, history):
+    html = alice_client.get(reverse("audits-lanes", args=["fixture"])).content.decode()
+    row = html[html.index('data-module="fixprod"') :]
+    row = row[: row.index("</tr>")]
+    assert re.search(r'data-criterion="cross-lane imports"><span class="badge fail">fail', row)
+    assert "fixprod.core.engine → fixlabs.experimental" in row
+    assert re.search(r'data-criterion="coverage"><span class="badge warn">unknown', row)
+    assert re.search(r'data-criterion="p95"><span class="badge warn">unknown', row)
+    assert "<code>fixlabs/</code>" in html
