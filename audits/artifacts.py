@@ -138,8 +138,9 @@ def render_markdown(document: dict[str, Any], *, badge_url: str = "") -> str:
                 else "—"
                 for g in gates
             ]
+            baseline = "—" if row["baseline"] is None else _value(row["baseline"])
             out.append(
-                f"| {row['description'] or row['metric']} | {_value(row['baseline'])} "
+                f"| {row['description'] or row['metric']} | {baseline} "
                 f"| {_value(row['actual'])} | " + " | ".join(targets) + " |"
             )
         out.append("")
@@ -158,6 +159,13 @@ def render_markdown(document: dict[str, Any], *, badge_url: str = "") -> str:
             out.append(f"    {command}")
         if run.get("error"):
             out += ["", f"{run['error']}"]
+        sample = run.get("findings_sample", [])
+        if sample:
+            out += ["", f"Findings ({run['findings']}; the first {len(sample)}):", ""]
+            for f in sample:
+                where = f"{f['file']}:{f['line']}" if f.get("line") else f.get("file") or ""
+                message = str(f["message"]).replace("|", "\\|").replace("\n", " ")
+                out.append(f"- `{f['rule']}` {where} {message}".rstrip())
         out += ["", "```json", json.dumps(run.get("facts", {}), indent=1, default=str)[:4000]]
         out += ["```", ""]
     return "\n".join(out) + "\n"

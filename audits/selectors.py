@@ -15,6 +15,9 @@ from audits.artifacts import SCHEMA, nested_metrics
 from audits.models import Codebase, CollectorRun, Finding, HealthReport
 from lukhas_site.errors import NotFound
 
+# Findings of each collector listed in the report document (the page has them all).
+FINDINGS_SAMPLE = 20
+
 
 def codebase_get(name: str) -> Codebase:
     codebase = Codebase.objects.filter(name=name).first()
@@ -160,6 +163,18 @@ def report_document(report: HealthReport) -> dict[str, Any]:
     """The report as the JSON document of latest.json (docs/audits.md, "latest.json")."""
     runs = collector_runs(report).order_by("collector")
     gates = report.gate_verdicts or {}
+    samples: dict[str, list[dict[str, Any]]] = {}
+    for finding in findings(report).only("collector", "rule", "file", "line", "message"):
+        sample = samples.setdefault(finding.collector, [])
+        if len(sample) < FINDINGS_SAMPLE:
+            sample.append(
+                {
+                    "rule": finding.rule,
+                    "file": finding.file,
+                    "line": finding.line,
+                    "message": finding.message[:200],
+                }
+            )
     return {
         "schema": SCHEMA,
         "report_id": report.pk,
@@ -191,6 +206,7 @@ def report_document(report: HealthReport) -> dict[str, Any]:
                 "metrics": run.metrics,
                 "facts": run.facts,
                 "findings": run.finding_count,
+                "findings_sample": samples.get(run.collector, []),
             }
             for run in runs
         },

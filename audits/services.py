@@ -135,6 +135,25 @@ def health_audit_start(*, codebase: str, by: Any = None, queue: str = "") -> Hea
     return report_get(report.pk)
 
 
+def artifacts_root(codebase: Codebase) -> Path:
+    """The default codebase writes at the artifacts dir's top (what the soak gate reads);
+    any other under ``codebases/<name>/``, so two codebases never overwrite one report."""
+    base = Path(settings.AUDITS_ARTIFACTS_DIR)
+    if _site_path(codebase.config_file) == _site_path(settings.AUDITS_DEFAULT_CONFIG):
+        return base
+    return base / "codebases" / codebase.name
+
+
+def _newer_report_exists(report: HealthReport) -> bool:
+    return (
+        HealthReport.objects.filter(
+            codebase=report.codebase, finished_at__isnull=False, started_at__gt=report.started_at
+        )
+        .exclude(pk=report.pk)
+        .exists()
+    )
+
+
 def _workspace(report: HealthReport, collector: str) -> Workspace:
     config_path, config = codebase_config(report.codebase)
     return Workspace(
@@ -242,15 +261,19 @@ def report_finish(*, report_id: int) -> HealthReport:
         )
         report = report_get(report.pk)
         document = report_document(report)
+        # Two audits of one codebase finishing out of order: the older one must
+        # not overwrite the newer one's "latest" files.
+        if _newer_report_exists(report):
+            return report
+        root = artifacts_root(report.codebase)
         sbom = next((r.artifacts.get("sbom") for r in runs if r.artifacts.get("sbom")), None)
         paths = artifacts.write_artifacts(
-            document,
-            Path(settings.AUDITS_ARTIFACTS_DIR),
-            day=report.started_at.date().isoformat(),
-            sbom=sbom,
+            document, root, day=report.started_at.date().isoformat(), sbom=sbom
         )
+        base = Path(settings.AUDITS_ARTIFACTS_DIR)
+        files = {name: str((root / path).relative_to(base)) for name, path in paths.items()}
         HealthReport.objects.filter(pk=report.pk).update(
-            artifacts={"tracking": document["tracking"], "files": paths}
+            artifacts={"tracking": document["tracking"], "files": files}
         )
     return report_get(report.pk)
 

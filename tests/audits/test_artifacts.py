@@ -111,3 +111,14 @@ def test_it_says_unknown_for_values_it_could_not_measure():
     markdown = render_markdown(document())
     assert "| vulnerabilities | unknown |" in markdown
     assert "| vulnerabilities | 0 |" not in markdown
+
+
+def test_it_lists_the_findings_behind_a_number():
+    doc = document()
+    doc["collectors"]["smoke"]["findings_sample"] = [
+        {"rule": "checks/check_core.py::test_x", "file": "checks/check_core.py", "line": None,
+         "message": "assert 1 == 2"},
+    ]  # fmt: skip
+    markdown = render_markdown(doc)
+    assert "Findings (1; the first 1):" in markdown
+    assert "- `checks/check_core.py::test_x` checks/check_core.py assert 1 == 2" in markdown

@@ -17,8 +17,23 @@ from tests.audits.conftest import FIXTURE_CONFIG
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(
+    params=[
+        pytest.param("embedded", id="embedded"),
+        pytest.param("redis", id="redis", marks=pytest.mark.integration),
+    ],
+)
+def broker(request, settings) -> str:
+    """The embedded broker and SQLite in the first pass, Redis and PostgreSQL in the second."""
+    if request.param == "embedded" and settings.REDIS_URL:
+        pytest.skip("the Redis pass runs the redis variant")
+    if request.param == "redis" and not settings.REDIS_URL:
+        pytest.skip("the redis variant runs in the integration pass (REDIS_URL)")
+    return request.param
+
+
 @pytest.fixture
-def worker(audits_worker, settings):
+def worker(broker, audits_worker, settings):
     settings.AUDITS_ARTIFACTS_DIR = audits_worker.artifacts_dir
     return audits_worker
 
@@ -59,7 +74,11 @@ def test_it_runs_the_audit_as_a_job_through_a_worker(worker, tmp_path, monkeypat
     ]  # fmt: skip
     assert report.gate_verdicts["release"]["unknown"] == ["pip_audit.vulnerabilities"]
 
-    base = Path(worker.artifacts_dir)
+    # Not the default codebase: its files go under codebases/<name>/.
+    base = Path(worker.artifacts_dir) / "codebases" / "fixture"
+    assert report.artifacts["files"]["latest_json"] == (
+        "codebases/fixture/docs/audits/health/latest.json"
+    )
     canonical = base / "docs/audits/health/latest.json"
     assert canonical.read_bytes() == (base / "docs/audits/system_health.json").read_bytes()
     dated = base / f"docs/audits/health/{report.started_at.date().isoformat()}/latest.json"

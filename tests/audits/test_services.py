@@ -69,12 +69,30 @@ def test_it_computes_facts_and_gates_with_unmeasured_metrics_unknown(codebase, s
         **by_metric["ruff.production"], "actual": 4, "status": "ok", "threshold": 100,
     }  # fmt: skip
     assert report.comparable is None
-    document = json.loads(
-        (settings.AUDITS_ARTIFACTS_DIR / "docs/audits/health/latest.json").read_text()
-    )
+    root = settings.AUDITS_ARTIFACTS_DIR / "codebases" / "fixture"
+    document = json.loads((root / "docs/audits/health/latest.json").read_text())
     assert document["metrics"]["ruff"]["hot_path"] == 2
     assert document["facts"]["ruff.hot_paths"] == 2
     assert document["collectors"]["ruff"]["findings"] == 5
+    assert {f["rule"] for f in document["collectors"]["ruff"]["findings_sample"]} == {
+        "F401", "E711", "F632", "F841",
+    }  # fmt: skip
+
+
+def test_it_writes_the_default_codebase_at_the_top_of_the_artifacts_dir(codebase, settings):
+    settings.AUDITS_DEFAULT_CONFIG = "tests/audits/fixture.yaml"
+    report = audit(codebase, collectors=("compat",))
+    assert report.artifacts["files"]["latest_json"] == "docs/audits/health/latest.json"
+    assert report.artifacts["files"]["system_health_json"] == "docs/audits/system_health.json"
+    assert (settings.AUDITS_ARTIFACTS_DIR / "docs/audits/health/latest.json").exists()
+
+
+def test_it_never_lets_an_older_audit_overwrite_a_newer_report(codebase, settings):
+    older = HealthReport.objects.create(codebase=codebase, started_at=timezone.now())
+    newer = audit(codebase, collectors=("compat",))
+    latest = settings.AUDITS_ARTIFACTS_DIR / newer.artifacts["files"]["latest_json"]
+    services.report_finish(report_id=older.pk)
+    assert json.loads(latest.read_text())["report_id"] == newer.pk
 
 
 def test_it_diffs_against_the_previous_report(codebase):
