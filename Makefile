@@ -130,6 +130,20 @@ architecture: install
 	ARCHITECTURE_WRITE=1 $(PY) -m pytest -q -p no:cacheprovider tests/architecture/test_docs.py
 	$(PY) scripts/architecture.py
 
+# Lanes (docs/lanes.md): import-linter on the production lanes only, with the
+# contracts generated from the codebase's lanes config (LANES=configs/audits/<name>.yaml);
+# `make lanes-readme` regenerates docs/README_LANES.md from the same config.
+LANES ?= configs/audits/lukhas.yaml
+LANE_GUARD_INI ?= var/lane-guard-prod.ini
+.PHONY: lane-guard-prod lanes-readme
+lane-guard-prod: install
+	@mkdir -p $(dir $(LANE_GUARD_INI))
+	LUKHAS_LOG_LEVEL=warning $(PY) manage.py lanes --config $(LANES) --importlinter $(LANE_GUARD_INI)
+	$(VENV)/bin/lint-imports --no-cache $(LANE_GUARD_INI)
+
+lanes-readme: install
+	LUKHAS_LOG_LEVEL=warning $(PY) manage.py lanes --config $(LANES) --readme
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
 

@@ -9,7 +9,9 @@ NAV = [
     ("overview", "Overview"),
     ("coordination", "Coordination"),
     ("soak", "Soak"),
-    ("health", "Health"),
+    # Two kinds of health: the running services (readiness) and the codebases (audits).
+    ("health", "Service health"),
+    ("audits", "Codebase health"),
     ("matriz", "MATRIZ"),
     ("jobs", "Jobs"),
     ("api-docs", "API docs"),

@@ -46,4 +46,5 @@ urlpatterns = [
     path("soak/", include("soak.urls")),
     path("matriz/", include("matriz.urls")),
     path("jobs/", include("jobs.urls")),
+    path("audits/", include("audits.urls")),  # codebase health reports
 ]

@@ -13,6 +13,7 @@ from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_safe
 
+from audits.selectors_ui import gate_status_overview
 from lukhas_site import health, metrics
 from lukhas_site.edge import too_large
 from lukhas_site.errors import (
@@ -92,7 +93,8 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def overview(request: HttpRequest) -> HttpResponse:
     payload, ready = readiness_payload()
-    return render(request, "overview.html", {"readiness": payload, "ready": ready})
+    context = {"readiness": payload, "ready": ready, "gate_reports": gate_status_overview()}
+    return render(request, "overview.html", context)
 
 
 @login_required

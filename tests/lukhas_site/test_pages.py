@@ -9,7 +9,7 @@ from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["overview", "coordination", "soak", "health", "matriz", "api-docs"]
+PAGES = ["overview", "coordination", "soak", "health", "audits", "matriz", "api-docs"]
 
 
 @pytest.mark.parametrize("name", [*PAGES, "readiness-fragment"])
@@ -47,7 +47,14 @@ def test_it_refuses_a_wrong_password_with_a_form_error(client, alice):
 @pytest.mark.parametrize("name", PAGES)
 def test_it_renders_every_page_with_the_navigation(alice_client, name):
     html = alice_client.get(reverse(name)).content.decode()
-    for label in ("Overview", "Coordination", "Soak", "Health", "MATRIZ", "API docs"):
+    for label in (
+        "Overview",
+        "Coordination",
+        "Soak",
+        "Service health",
+        "Codebase health",
+        "MATRIZ",
+    ):
         assert f">{label}</a>" in html
     assert 'aria-current="page"' in html
     assert "cdn." not in html.lower()

@@ -2,6 +2,10 @@
 
     manage.py openapi_diff docs/openapi/lukhas-openai.baseline.json docs/openapi/lukhas-openai.json
 
+``--pr-comment FILE`` also writes the diff as a pull-request comment body
+(added, removed and breaking rows) and prints the ``gh pr comment``
+command that would post it (``--pr`` names the pull request); it runs nothing.
+
 Exit status: 0 no breaking change (non-breaking ones are still listed), 1
 breaking changes, 2 a document could not be read. The rules are in
 ``lukhas_site/openapi_diff/`` and ``docs/contract.md``.
@@ -10,11 +14,14 @@ breaking changes, 2 a document could not be read. The rules are in
 from __future__ import annotations
 
 import json
+import shlex
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from lukhas_site.openapi_diff import SpecError, diff_specs, load_spec
+from lukhas_site.openapi_diff.comment import pr_comment
 
 
 class Command(BaseCommand):
@@ -28,6 +35,14 @@ class Command(BaseCommand):
         parser.add_argument("base", help="the document clients were built against")
         parser.add_argument("candidate", help="the document about to ship")
         parser.add_argument("--format", choices=["text", "json"], default="text")
+        parser.add_argument(
+            "--pr-comment",
+            metavar="FILE",
+            help="write the diff as a PR comment body here and print the gh command (not run)",
+        )
+        parser.add_argument(
+            "--pr", default="<PR>", help="with --pr-comment: the pull request number or URL"
+        )
 
     def handle(self, *args: Any, base: str, candidate: str, **options: Any) -> None:
         try:
@@ -40,6 +55,12 @@ class Command(BaseCommand):
         else:
             self.stdout.write(f"base:      {base}\ncandidate: {candidate}\n")
             self.stdout.write(result.to_text(), ending="")
+        if options["pr_comment"]:
+            target = Path(options["pr_comment"])
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(pr_comment(result, base=base, candidate=candidate), encoding="utf-8")
+            command = shlex.join(["gh", "pr", "comment", options["pr"], "--body-file", str(target)])
+            self.stdout.write(f"PR comment body: {target}\npost it with: {command}")
         if result.is_breaking:
             raise CommandError(
                 f"{result.breaking_count} breaking change(s) against {base}. If they are "
