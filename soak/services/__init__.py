@@ -7,6 +7,7 @@
 from soak.services.artifacts import health_artifact_write, health_report
 from soak.services.notify import (
     SIGNATURE_HEADER,
+    notification_body,
     notification_outcome,
     notification_send,
     webhook_deliver,
@@ -31,6 +32,7 @@ __all__ = [
     "health_artifact_write",
     "health_report",
     "hours_covered",
+    "notification_body",
     "notification_outcome",
     "notification_send",
     "release_ensure",

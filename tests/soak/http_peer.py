@@ -59,7 +59,7 @@ def http_peer(answer: Callable[[Received], tuple[int, object]] | None = None) ->
 
         do_GET = do_POST = _handle
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
+        def log_message(self, format: str, *args: object) -> None:
             return
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

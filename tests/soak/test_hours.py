@@ -106,7 +106,7 @@ def test_it_ends_out_of_time_when_the_hours_never_come(stubbed):
         if run.phase != Phase.RUNNING:
             break
     assert run.hours_covered == 0
-    assert run.ended_at == T0 + timedelta(hours=8)  # 2 × the planned hours
+    assert run.ended_at == T0 + timedelta(hours=8)  # twice the planned hours
     # The traffic gate is inconclusive, but the hours gate read 0 < 48: failed.
     assert run.phase == Phase.FAILED
     assert run.message.endswith("failed gates: soak-hours")
