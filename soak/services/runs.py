@@ -250,7 +250,14 @@ def run_figures(run: SoakRun, now: datetime, hours_covered: float) -> dict[str, 
         "hours_covered": round(hours_covered, 4),
         "hours_elapsed": round((now - started).total_seconds() / 3600.0, 4),
         "planned_hours": float(run.planned_hours),
+        "out_of_time": float(now >= run_deadline(run)),
     }
+
+
+def run_deadline(run: SoakRun) -> datetime:
+    """When a run ends whatever its hours covered: DEADLINE_FACTOR times its planned hours."""
+    started = run.started_at or timezone.now()
+    return started + timedelta(hours=DEADLINE_FACTOR * run.planned_hours)
 
 
 def _context(
@@ -406,8 +413,7 @@ def snapshot_take(*, run: SoakRun, now: datetime | None = None, by_label: str = 
             else:
                 GateResult.objects.filter(pk=row.pk).update(updated_at=now, **values)
         GateResult.objects.bulk_create(per_snapshot)
-        started = locked.started_at or now
-        out_of_time = now >= started + timedelta(hours=DEADLINE_FACTOR * locked.planned_hours)
+        out_of_time = now >= run_deadline(locked)
         decision = evaluation.run_phase(
             gates.gates,
             standings,
