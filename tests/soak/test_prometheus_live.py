@@ -318,3 +318,13 @@ def test_it_names_the_known_slis_for_an_unknown_one(stack):
     gate = _gate("guardian_denial_ratio").model_copy(update={"sli": "nope"})
     with pytest.raises(SourceError, match="known: guardian_denial_ratio, http_5xx_ratio"):
         metrics_source.measure(gate, stack.ctx("embedded"))
+
+
+# Last in the module: a transactional test flushes the database the stack's rows live in.
+@pytest.mark.django_db(transaction=True)
+def test_it_scrapes_a_site_whose_metrics_need_the_token(live_site, prometheus_server):
+    site = live_site(LUKHAS_METRICS_TOKEN="prometheus-secret")
+    assert httpx.get(f"{site.base}/metrics").status_code == 401
+    prometheus = prometheus_server(targets=[site.base], token="prometheus-secret")
+    assert prometheus.value('up{job="lukhas"}') == 1.0
+    assert prometheus.value("sum(lukhas_http_requests_total)") > 0
