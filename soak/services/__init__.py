@@ -1,7 +1,8 @@
 """Writes of the soak app (re-exported: callers import ``soak.services``).
 
 ``runs``: releases, soak runs, snapshots, the sentinel and hours covered;
-``artifacts``: the day's health artifact; ``notify``: the signed webhook.
+``artifacts``: the day's health artifact; ``notify``: the signed webhook;
+``scrapes`` (soak-sources): the embedded source's scrapes, called by the sentinel.
 """
 
 from soak.services.artifacts import health_artifact_write, health_report

@@ -64,7 +64,7 @@ def health_figures(
         verdict = verdicts.get(gate_id) if gate_id else None
         return verdict.detail if verdict else {}
 
-    target = (run.target_url or settings.JOBS_BASE_URL).rstrip("/")
+    target = (run.target_url or settings.SOAK_SELF_URL).rstrip("/")
     smoke_value = value(_gate_by(gates, source="probe", probe="facade_smoke"))
     pdp_gate = _gate_by(gates, source="metrics", sli=PDP_SLI)
     pdp_ratio = value(pdp_gate)

@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 DEADLINE_FACTOR = 2
 # The embedded scrape (soak-sources) and the synthetic load (soak-load): seams
 # resolved by dotted path, so this module works before they are installed.
-SCRAPE_FUNCTION = "soak.services.scrapes.scrape_take"
+SCRAPE_FUNCTION = "soak.services.scrapes.metric_scrape_take"
 LOAD_MODULE = "soak.load"
 
 _RC_SUFFIX = re.compile(r"-(rc|beta|alpha)[.\d]*$", re.IGNORECASE)
@@ -126,7 +126,7 @@ def _stop_load(run: SoakRun) -> None:
         return
     try:
         stop(run=run)
-    except Exception:
+    except Exception:  # ending a run must not fail on its load process
         log.exception("soak run %s: the load did not stop cleanly", run.pk)
 
 
@@ -136,7 +136,7 @@ def _load_results(run: SoakRun, since: datetime) -> dict[str, Any] | None:
         return None
     try:
         return results(run=run, since=since)
-    except Exception:
+    except Exception:  # a snapshot records what it can
         log.exception("soak run %s: load results unreadable", run.pk)
         return None
 
@@ -266,7 +266,7 @@ def _context(
     return MeasureContext(
         run_id=run.pk,
         release=run.release.name,
-        target_url=run.target_url or settings.JOBS_BASE_URL.rstrip("/"),
+        target_url=run.target_url or settings.SOAK_SELF_URL,
         now=now,
         started_at=run.started_at or now,
         window_start=window_start(gate, run, now),
@@ -493,10 +493,11 @@ def snapshot_due(run: SoakRun, now: datetime) -> bool:
 
 
 def _scrape(run: SoakRun, now: datetime) -> str:
-    """The embedded source's sample (soak-sources' ``soak.services.scrapes.scrape_take``).
+    """The embedded source's sample (``soak.services.scrapes.metric_scrape_take``).
 
-    Seam: called as ``scrape_take(run=run, now=now)`` at every sentinel beat
-    when Prometheus is not configured; absent until that module is installed.
+    Called as ``metric_scrape_take(run=run, now=now)`` at every sentinel beat
+    when Prometheus is not configured. It stores a failed scrape itself
+    (``ok=False``); resolved by dotted path so the sentinel runs without it.
     """
     if settings.SOAK_PROMETHEUS_URL:
         return "prometheus"
@@ -504,11 +505,11 @@ def _scrape(run: SoakRun, now: datetime) -> str:
     if scrape is None:
         return "not installed"
     try:
-        scrape(run=run, now=now)
-    except Exception as exc:
+        scraped = scrape(run=run, now=now)
+    except Exception as exc:  # a failed scrape is no data, not a dead sentinel
         log.warning("soak run %s: embedded scrape failed: %s", run.pk, exc)
         return "failed"
-    return "scraped"
+    return "failed" if getattr(scraped, "ok", True) is False else "scraped"
 
 
 def sentinel_tick(*, now: datetime | None = None) -> list[dict[str, Any]]:

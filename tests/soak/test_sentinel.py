@@ -14,7 +14,7 @@ from django.conf import settings as django_settings
 from django.core.cache import cache
 
 from soak import services, tasks
-from soak.models import AlertRecord, Phase, Snapshot, SoakRun
+from soak.models import AlertRecord, MetricScrape, Phase, Snapshot, SoakRun
 from tests.services import CeleryWorker, require_redis, worker_env
 from tests.soak.http_peer import http_peer
 
@@ -35,7 +35,9 @@ def test_it_snapshots_only_when_due(gates_file):
         run = services.soak_start(release="v0.9.0-rc")
         first = services.sentinel_tick()  # no snapshot yet: due at once
     assert isinstance(first[0]["snapshot"], int)
-    assert first[0]["scrape"] == "not installed"  # soak-sources' scrape is not merged here
+    # The embedded scrape ran first; nothing listens on the test's target: stored as failed.
+    assert first[0]["scrape"] == "failed"
+    assert MetricScrape.objects.filter(run=run, ok=False).count() == 1
     with time_machine.travel(T0 + timedelta(minutes=30), tick=False):
         assert "snapshot" not in services.sentinel_tick()[0]
     # Half a beat early still counts as due (a beat must not skip an interval).
