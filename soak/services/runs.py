@@ -37,7 +37,7 @@ from soak.models import (
     Snapshot,
     SoakRun,
 )
-from soak.services.artifacts import health_artifact_write
+from soak.services.artifacts import artifact_probes, health_artifact_write
 from soak.services.notify import notification_send
 from soak.sources.base import MeasureContext, Measurement, SourceError
 
@@ -192,7 +192,13 @@ def soak_start(
         # The database's one-active-run constraint: a concurrent start won.
         raise Conflict(f"{release.name} is already soaking", code="soak_running") from exc
     release.status = ReleaseStatus.SOAKING
-    _start_load(run)
+    try:
+        _start_load(run)
+    except Exception as exc:  # the soak runs on (and says so); the gates will show the cost
+        log.exception("soak run %s: the synthetic load did not start", run.pk)
+        SoakRun.objects.filter(pk=run.pk).update(
+            message=f"{run.message}; the synthetic load did not start: {exc}"
+        )
     run.refresh_from_db()
     log.info("soak started: %s run #%s for %s h", release.name, run.pk, planned_hours)
     return run
@@ -333,19 +339,10 @@ def snapshot_take(*, run: SoakRun, now: datetime | None = None, by_label: str = 
         if gate.source != "soak":
             verdicts[gate.id] = _measure(gate, _context(run, gate, now, figures))
     complete = evaluation.snapshot_complete(gates.gates, verdicts)
-    interval = settings.SOAK_SNAPSHOT_SECONDS
-    added = evaluation.coverage(
-        previous_at.timestamp() if previous_at else None,
-        now.timestamp(),
-        complete=complete,
-        interval_seconds=interval,
-    )
-    hours = run.hours_covered + added
-    figures = run_figures(run, now, hours)
-    for gate in gates.gates:
-        if gate.source == "soak":
-            verdicts[gate.id] = _measure(gate, _context(run, gate, now, figures))
     load = _load_results(run, since=previous_at or now)
+    # The artifact's HTTP checks (Prometheus, Grafana, the target) happen
+    # here too, outside the lock, like the gates' reads.
+    probes = artifact_probes(run=run)
 
     with transaction.atomic():
         locked = SoakRun.objects.select_for_update().get(pk=run.pk)
@@ -353,6 +350,23 @@ def snapshot_take(*, run: SoakRun, now: datetime | None = None, by_label: str = 
             raise Conflict(
                 f"run #{run.pk} ended meanwhile ({locked.phase})", code="soak_not_running"
             )
+        # Coverage from the locked row and the latest snapshot as of now: a
+        # snapshot another process wrote meanwhile is not covered twice.
+        latest = selectors.latest_snapshot(locked)
+        previous_at = latest.taken_at if latest else locked.started_at
+        if previous_at and now < previous_at:
+            raise Conflict("a newer snapshot exists", code="snapshot_order")
+        added = evaluation.coverage(
+            previous_at.timestamp() if previous_at else None,
+            now.timestamp(),
+            complete=complete,
+            interval_seconds=settings.SOAK_SNAPSHOT_SECONDS,
+        )
+        hours = locked.hours_covered + added
+        figures = run_figures(locked, now, hours)
+        for gate in gates.gates:
+            if gate.source == "soak":  # the run's own figures: no I/O, read under the lock
+                verdicts[gate.id] = _measure(gate, _context(locked, gate, now, figures))
         snapshot = Snapshot.objects.create(
             run=locked,
             taken_at=now,
@@ -449,7 +463,7 @@ def snapshot_take(*, run: SoakRun, now: datetime | None = None, by_label: str = 
             )
         snapshot.run_phase = locked.phase
         snapshot.artifacts = health_artifact_write(
-            run=locked, snapshot=snapshot, gates=gates, verdicts=verdicts
+            run=locked, snapshot=snapshot, gates=gates, verdicts=verdicts, probes=probes
         )
         snapshot.save(update_fields=["run_phase", "artifacts", "updated_at"])
     run.refresh_from_db()
