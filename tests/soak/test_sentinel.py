@@ -93,6 +93,19 @@ def _worker_broker(settings) -> None:
 def test_it_runs_on_beat_in_a_real_worker_and_sends_the_signed_webhook(
     settings, tmp_path, gates_file
 ):
+    if settings.REDIS_URL:
+        pytest.skip("this pass runs with Redis; the embedded broker's run is the first pass")
+    _beat_to_webhook(settings, tmp_path, gates_file)
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_it_runs_on_beat_through_redis_and_postgres(settings, tmp_path, gates_file):
+    assert settings.CELERY_BROKER_URL.startswith("redis://")
+    _beat_to_webhook(settings, tmp_path, gates_file)
+
+
+def _beat_to_webhook(settings, tmp_path, gates_file) -> None:
     """beat → soak.sentinel → snapshot → critical failure → soak.notify → our HTTP server."""
     _worker_broker(settings)
     path = gates_file()
@@ -112,6 +125,7 @@ def test_it_runs_on_beat_in_a_real_worker_and_sends_the_signed_webhook(
             LUKHAS_SOAK_WEBHOOK_URL=f"{receiver.url}/hooks/soak",
             LUKHAS_SOAK_WEBHOOK_SECRET=secret,
             LUKHAS_PROMETHEUS_URL="",
+            LUKHAS_SOAK_SELF_URL="http://127.0.0.1:9",
         )
         worker = CeleryWorker(env, beat=True, log_path=tmp_path / "worker.log").start()
         try:
