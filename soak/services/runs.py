@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import logging
 import re
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -281,12 +282,29 @@ def _context(
     )
 
 
+def declared_query(gate: GateSpec, ctx: MeasureContext) -> str:
+    """What the gate asks its source for, as written (shown when the source failed)."""
+    tasks = gate.tasks.model_dump(exclude_defaults=True) if gate.tasks else {}
+    declared = {
+        "metrics": gate.query or f"sli {gate.sli}",
+        "probe": f"probe {gate.probe} of {ctx.target_url}",
+        "health": f"health report key {gate.key}",
+        "coordination": f"tasks {tasks}",
+        "alerts": f"alerts of severity {gate.alert_severity}",
+        "soak": f"run #{ctx.run_id} {gate.key}",
+    }
+    return declared.get(gate.source, gate.source)
+
+
 def _measure(gate: GateSpec, ctx: MeasureContext) -> evaluation.Verdict:
     try:
         reading: Measurement | SourceError = sources.measure(gate, ctx)
     except SourceError as exc:
         reading = exc
-    return evaluation.judge(gate, reading)
+    verdict = evaluation.judge(gate, reading)
+    if not verdict.query:
+        verdict = replace(verdict, query=declared_query(gate, ctx))
+    return verdict
 
 
 def _standing(row: GateResult | None, gate: GateSpec) -> evaluation.Standing | None:
@@ -321,12 +339,21 @@ def _gate_fields(gate: GateSpec) -> dict[str, Any]:
     }
 
 
-def snapshot_take(*, run: SoakRun, now: datetime | None = None, by_label: str = "") -> Snapshot:
-    """Measure every gate now, record it, and move the run's phase (Conflict when over)."""
+def snapshot_take(
+    *, run: SoakRun, now: datetime | None = None, by_label: str = "", scrape: bool = True
+) -> Snapshot:
+    """Measure every gate now, record it, and move the run's phase (Conflict when over).
+
+    ``scrape``: take the embedded source's sample first, so a snapshot asked
+    for by hand reads the target as it is now (the sentinel has just taken
+    one and passes False).
+    """
     now = now or timezone.now()
     if run.phase not in ACTIVE_PHASES:
         raise Conflict(f"run #{run.pk} is {run.phase}: no more snapshots", code="soak_not_running")
     gates = gates_current()
+    if scrape:
+        _scrape(run, now)
     previous = selectors.latest_snapshot(run)
     previous_at = previous.taken_at if previous else run.started_at
     if previous_at and now < previous_at:
@@ -535,7 +562,7 @@ def sentinel_tick(*, now: datetime | None = None) -> list[dict[str, Any]]:
         entry["scrape"] = _scrape(run, now)
         if snapshot_due(run, now):
             try:
-                snapshot = snapshot_take(run=run, now=now, by_label="beat")
+                snapshot = snapshot_take(run=run, now=now, by_label="beat", scrape=False)
             except Conflict as exc:
                 entry["snapshot"] = f"skipped: {exc.message}"
             except Unprocessable as exc:
