@@ -74,3 +74,12 @@ def test_it_exports_nothing_rather_than_failing_when_the_database_is_unreadable(
     text = site_metrics.render_latest()[0].decode()
     assert "lukhas_soak_run_phase{" not in text
     assert "lukhas_http_requests_total" in text or "# HELP" in text
+
+
+def test_it_serves_the_soak_gauges_in_multiprocess_mode_too(gates_file, monkeypatch, tmp_path):
+    services.soak_start(release="v0.9.0-rc")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    assert site_metrics.multiprocess_dir() == str(tmp_path)
+    got = samples()
+    running = ("lukhas_soak_run_phase", (("phase", "running"), ("release", "v0.9.0-rc")))
+    assert got[running] == 1.0
