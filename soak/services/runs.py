@@ -353,7 +353,7 @@ def snapshot_take(
         raise Conflict(f"run #{run.pk} is {run.phase}: no more snapshots", code="soak_not_running")
     gates = gates_current()
     if scrape:
-        _scrape(run, now)
+        embedded_scrape(run, now)
     previous = selectors.latest_snapshot(run)
     previous_at = previous.taken_at if previous else run.started_at
     if previous_at and now < previous_at:
@@ -521,19 +521,7 @@ def hours_covered(run: SoakRun, *, interval_seconds: float | None = None) -> flo
 # --------------------------------------------------------------------------- sentinel
 
 
-def snapshot_due(run: SoakRun, now: datetime) -> bool:
-    """Due when the run has no snapshot yet, or its latest is one interval old.
-
-    Half a beat of slack: a beat a little early must not skip a whole interval.
-    """
-    latest = selectors.latest_snapshot(run)
-    if latest is None:
-        return True
-    slack = settings.SOAK_SAMPLE_SECONDS / 2
-    return (now - latest.taken_at).total_seconds() >= settings.SOAK_SNAPSHOT_SECONDS - slack
-
-
-def _scrape(run: SoakRun, now: datetime) -> str:
+def embedded_scrape(run: SoakRun, now: datetime) -> str:
     """The embedded source's sample (``soak.services.scrapes.metric_scrape_take``).
 
     Called as ``metric_scrape_take(run=run, now=now)`` at every sentinel beat
@@ -551,27 +539,3 @@ def _scrape(run: SoakRun, now: datetime) -> str:
         log.warning("soak run %s: embedded scrape failed: %s", run.pk, exc)
         return "failed"
     return "failed" if getattr(scraped, "ok", True) is False else "scraped"
-
-
-def sentinel_tick(*, now: datetime | None = None) -> list[dict[str, Any]]:
-    """One beat of the sentinel over every active run: sample, and snapshot when due."""
-    now = now or timezone.now()
-    report = []
-    for run in selectors.active_runs():
-        entry: dict[str, Any] = {"run": run.pk, "release": run.release.name}
-        entry["scrape"] = _scrape(run, now)
-        if snapshot_due(run, now):
-            try:
-                snapshot = snapshot_take(run=run, now=now, by_label="beat", scrape=False)
-            except Conflict as exc:
-                entry["snapshot"] = f"skipped: {exc.message}"
-            except Unprocessable as exc:
-                log.error("soak sentinel: %s", exc.message)
-                entry["snapshot"] = f"error: {exc.message}"
-            else:
-                entry["snapshot"] = snapshot.pk
-        run.refresh_from_db()
-        entry["phase"] = run.phase
-        entry["hours_covered"] = round(run.hours_covered, 3)
-        report.append(entry)
-    return report
