@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from django.conf import settings
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.parser import text_string_to_metric_families
 
 from soak import sli
@@ -119,6 +123,42 @@ class TestIncrease:
 
     def test_it_reads_zero_when_the_numerator_never_happened(self):
         assert _ratio([{ALLOW: 5}, {ALLOW: 9}]).value == 0.0
+
+    def test_it_reads_a_real_multiprocess_metrics_folder_across_a_restart(self, tmp_path):
+        """Worker processes write their own files; /metrics merges them; a reboot empties it."""
+        folder = tmp_path / "prometheus"
+        folder.mkdir()
+        env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(folder)}
+        code = (
+            "import sys; from guardian import metrics as m; "
+            "m.decisions_total.labels('allow', 'scope').inc(int(sys.argv[1])); "
+            "m.decisions_total.labels('deny', sys.argv[2]).inc()"
+        )
+
+        def workers(*runs: tuple[int, str]) -> None:
+            for allowed, reason in runs:
+                subprocess.run([sys.executable, "-c", code, str(allowed), reason], env=env,
+                               cwd=settings.BASE_DIR, check=True, timeout=60)  # fmt: skip
+
+        def scrape() -> dict[str, float]:
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry, path=str(folder))
+            return sli.keep(text_string_to_metric_families(generate_latest(registry).decode()))
+
+        workers((10, "scope"), (20, "tenant"))
+        first = scrape()
+        workers((5, "scope"))  # a third worker process: its own file, summed in
+        second = scrape()
+        shutil.rmtree(folder)  # the machine restarts: the folder is emptied at boot
+        folder.mkdir()
+        workers((4, "scope"))
+        third = scrape()
+
+        assert first[ALLOW] == 30 and first[DENY] == 1 and first[DENY_OTHER] == 1
+        reading = _ratio([first, second, third])
+        # +5 allowed +1 denied, then the reset: 4 allowed + 1 denied since the restart.
+        assert (reading.numerator, reading.denominator) == (2, 5 + 1 + 4 + 1)
+        assert reading.resets >= 1
 
     def test_its_promql_is_the_gates_file_query(self):
         gates = load_gates(Path(settings.BASE_DIR) / "configs/soak/ga_gates.yaml")

@@ -24,6 +24,7 @@ import httpx
 import openai
 import pytest
 import redis
+from django.conf import settings
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -45,6 +46,9 @@ BACKENDS = ["prometheus", "embedded"]
 TOLERANCE = 0.005  # ±0.5 percentage point (docs/soak-sources.md)
 ALLOWED_CALLS = 12
 DENIED_CALLS = 3
+# The site's /metrics needs a token, as in production: Prometheus and the
+# embedded scrape both send it.
+TOKEN = "soak-metrics-secret"
 
 
 def _gate(sli_name: str, *, window: str = "soak") -> GateSpec:
@@ -64,7 +68,8 @@ def _gate(sli_name: str, *, window: str = "soak") -> GateSpec:
 def _direct(base: str, sample: str, **labels: str) -> float:
     """A sum read from the site's /metrics itself: the ground truth of a scrape."""
     total = 0.0
-    for family in text_string_to_metric_families(httpx.get(f"{base}/metrics").text):
+    text = httpx.get(f"{base}/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).text
+    for family in text_string_to_metric_families(text):
         for s in family.samples:
             if s.name == sample and all(s.labels.get(k) == v for k, v in labels.items()):
                 total += s.value
@@ -130,11 +135,17 @@ def stack(django_db_setup, django_db_blocker, prometheus_bin, tmp_path_factory):
             LUKHAS_GUARDIAN_REDIS_PREFIX=prefix,
             LUKHAS_LOG_LEVEL="WARNING",
             OTEL_TRACES_EXPORTER="none",
+            LUKHAS_METRICS_TOKEN=TOKEN,
         )
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         site = LiveSite(env, workdir / "uvicorn.log").start()
-        prometheus = PrometheusServer(prometheus_bin, workdir / "prometheus", targets=[site.base])
+        prometheus = PrometheusServer(
+            prometheus_bin, workdir / "prometheus", targets=[site.base], token=TOKEN
+        )
+        token_before = settings.SOAK_METRICS_TOKEN
+        settings.SOAK_METRICS_TOKEN = TOKEN  # module scope: the settings fixture is per test
         try:
+            assert httpx.get(f"{site.base}/metrics").status_code == 401
             prometheus.start()
             tenant = guardian_services.tenant_ensure(slug=tenant_slug)
             good, _ = guardian_services.api_key_create(
@@ -195,10 +206,12 @@ def stack(django_db_setup, django_db_blocker, prometheus_bin, tmp_path_factory):
                 pdp_count=delta(sli.Selector("lukhas_guardian_pdp_duration_seconds_count").matches),
             )
         except BaseException:
+            settings.SOAK_METRICS_TOKEN = token_before
             prometheus.stop()
             site.stop()
             raise
     yield stack
+    settings.SOAK_METRICS_TOKEN = token_before
     prometheus.stop()
     site.stop()
     with django_db_blocker.unblock():
@@ -213,6 +226,10 @@ def stack(django_db_setup, django_db_blocker, prometheus_bin, tmp_path_factory):
                 client.delete(found)
 
 
+# django_db like every test of the stack: pytest-django runs database tests in
+# groups (plain, then transactional, then none), and a module fixture used in
+# two groups would be built twice.
+@pytest.mark.django_db
 def test_it_counts_what_the_traffic_did(stack):
     """The ground truth the backends are held to: one decision per call, each timed once."""
     assert stack.decisions == stack.allowed + stack.denied
@@ -274,7 +291,7 @@ def test_it_raises_when_the_source_is_down_mid_soak(
 ):
     gate = _gate("guardian_denial_ratio")
     if backend == "prometheus":
-        own = prometheus_server(targets=[stack.site.base])
+        own = prometheus_server(targets=[stack.site.base], token=TOKEN)
         ctx = stack.ctx(backend, prometheus_url=own.url, now=timezone.now())
         assert metrics_source.measure(gate, ctx).detail["backend"] == "prometheus"
         own.stop()
@@ -318,13 +335,3 @@ def test_it_names_the_known_slis_for_an_unknown_one(stack):
     gate = _gate("guardian_denial_ratio").model_copy(update={"sli": "nope"})
     with pytest.raises(SourceError, match="known: guardian_denial_ratio, http_5xx_ratio"):
         metrics_source.measure(gate, stack.ctx("embedded"))
-
-
-# Last in the module: a transactional test flushes the database the stack's rows live in.
-@pytest.mark.django_db(transaction=True)
-def test_it_scrapes_a_site_whose_metrics_need_the_token(live_site, prometheus_server):
-    site = live_site(LUKHAS_METRICS_TOKEN="prometheus-secret")
-    assert httpx.get(f"{site.base}/metrics").status_code == 401
-    prometheus = prometheus_server(targets=[site.base], token="prometheus-secret")
-    assert prometheus.value('up{job="lukhas"}') == 1.0
-    assert prometheus.value("sum(lukhas_http_requests_total)") > 0
