@@ -141,7 +141,7 @@ lane-guard-prod: install
 	LUKHAS_LOG_LEVEL=warning $(PY) manage.py lanes --config $(LANES) --importlinter $(LANE_GUARD_INI)
 	$(VENV)/bin/lint-imports --no-cache $(LANE_GUARD_INI)
 
-lanes-readme: install
+lanes-readme: migrate
 	LUKHAS_LOG_LEVEL=warning $(PY) manage.py lanes --config $(LANES) --readme
 
 clean:
