@@ -40,6 +40,7 @@ from soak.models import (
 )
 from soak.services.artifacts import artifact_probes, health_artifact_write
 from soak.services.notify import notification_send
+from soak.services.scrapes import metric_scrape_take
 from soak.sources.base import MeasureContext, Measurement, SourceError
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,6 @@ log = logging.getLogger(__name__)
 DEADLINE_FACTOR = 2
 # The embedded scrape (soak-sources) and the synthetic load (soak-load): seams
 # resolved by dotted path, so this module works before they are installed.
-SCRAPE_FUNCTION = "soak.services.scrapes.metric_scrape_take"
 LOAD_MODULE = "soak.load"
 
 _RC_SUFFIX = re.compile(r"-(rc|beta|alpha)[.\d]*$", re.IGNORECASE)
@@ -526,15 +526,12 @@ def embedded_scrape(run: SoakRun, now: datetime) -> str:
 
     Called as ``metric_scrape_take(run=run, now=now)`` at every sentinel beat
     when Prometheus is not configured. It stores a failed scrape itself
-    (``ok=False``); resolved by dotted path so the sentinel runs without it.
+    (``ok=False``).
     """
     if settings.SOAK_PROMETHEUS_URL:
         return "prometheus"
-    scrape = _resolve(SCRAPE_FUNCTION)
-    if scrape is None:
-        return "not installed"
     try:
-        scraped = scrape(run=run, now=now)
+        scraped = metric_scrape_take(run=run, now=now)
     except Exception as exc:  # a failed scrape is no data, not a dead sentinel
         log.warning("soak run %s: embedded scrape failed: %s", run.pk, exc)
         return "failed"

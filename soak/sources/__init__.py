@@ -1,44 +1,30 @@
 """Gate sources: one module per source kind, chosen by the gate's ``source``.
 
-The dispatcher resolves a kind to its module by a dotted path, so a source
-kind lives in its own module (and a kind whose module is not installed yet
-reads as an *error* measurement, "source not installed", never a pass).
-Each module has ``measure(gate, ctx) -> Measurement`` (``soak.sources.base``).
-No Django import here: ``soak.sources.base`` is a pure module of this package.
+Each source kind lives in its own module with ``measure(gate, ctx) ->
+Measurement`` (``soak.sources.base``); ``SOURCES`` maps a kind to it. A
+source that crashes reads as an *error* measurement, never a pass.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 
 from soak.gates import GateSpec
-from soak.sources.base import MeasureContext, Measurement, SourceError
+from soak.sources import alerts, coordination, health, metrics, probe
+from soak.sources import soak as soak_figures
+from soak.sources.base import GateSource, MeasureContext, Measurement, SourceError
 
 log = logging.getLogger(__name__)
 
-# source kind → the module whose ``measure`` reads it (docs/soak.md, "Sources").
-SOURCE_MODULES: dict[str, str] = {
-    "metrics": "soak.sources.metrics",
-    "probe": "soak.sources.probe",
-    "health": "soak.sources.health",
-    "coordination": "soak.sources.coordination",
-    "alerts": "soak.sources.alerts",
-    "soak": "soak.sources.soak",
+# source kind → its reader (docs/soak.md, "Sources").
+SOURCES: dict[str, GateSource] = {
+    "metrics": metrics.measure,
+    "probe": probe.measure,
+    "health": health.measure,
+    "coordination": coordination.measure,
+    "alerts": alerts.measure,
+    "soak": soak_figures.measure,
 }
-
-
-def source_module(kind: str) -> object:
-    """The module of a source kind; SourceError when it is unknown or not installed."""
-    path = SOURCE_MODULES.get(kind)
-    if path is None:
-        raise SourceError(f"no source of kind {kind!r} (known: {', '.join(SOURCE_MODULES)})")
-    try:
-        return importlib.import_module(path)
-    except ModuleNotFoundError as exc:
-        if exc.name == path:
-            raise SourceError(f"source {kind!r} not installed (no module {path})") from exc
-        raise SourceError(f"source {kind!r} cannot load: {exc}") from exc
 
 
 def measure(gate: GateSpec, ctx: MeasureContext) -> Measurement:
@@ -48,10 +34,9 @@ def measure(gate: GateSpec, ctx: MeasureContext) -> Measurement:
     becomes a SourceError: one broken source must not stop the snapshot of
     every other gate.
     """
-    module = source_module(gate.source)
-    reader = getattr(module, "measure", None)
+    reader = SOURCES.get(gate.source)
     if reader is None:
-        raise SourceError(f"source {gate.source!r} has no measure(gate, ctx)")
+        raise SourceError(f"no source of kind {gate.source!r} (known: {', '.join(SOURCES)})")
     try:
         measurement = reader(gate, ctx)
     except SourceError:
@@ -64,4 +49,4 @@ def measure(gate: GateSpec, ctx: MeasureContext) -> Measurement:
     return measurement
 
 
-__all__ = ["SOURCE_MODULES", "MeasureContext", "Measurement", "SourceError", "measure"]
+__all__ = ["SOURCES", "MeasureContext", "Measurement", "SourceError", "measure"]

@@ -54,7 +54,7 @@ gates:
 def stubbed(monkeypatch, gates_file):
     gates_file(GATES)
     for kind in ("metrics", "probe"):
-        monkeypatch.setitem(services.runs.sources.SOURCE_MODULES, kind, "tests.soak.stub_source")
+        monkeypatch.setitem(services.runs.sources.SOURCES, kind, stub_source.measure)
     readings = {"guardian-denial-rate": 0.002, "pdp-p95": 0.97, "facade-smoke": 1.0}
     monkeypatch.setattr(stub_source, "READINGS", readings)
     return readings

@@ -38,7 +38,7 @@ gates:
 @pytest.fixture
 def stubbed(monkeypatch, gates_file):
     gates_file(GATES)
-    monkeypatch.setitem(services.runs.sources.SOURCE_MODULES, "metrics", "tests.soak.stub_source")
+    monkeypatch.setitem(services.runs.sources.SOURCES, "metrics", stub_source.measure)
     monkeypatch.setattr(stub_source, "READINGS", {})
     return stub_source.READINGS
 

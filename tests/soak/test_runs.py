@@ -80,7 +80,7 @@ def test_it_records_a_failed_source_as_error_with_the_declared_query(gates_file,
             max_consecutive_errors: 2
         """
     )
-    monkeypatch.setitem(services.runs.sources.SOURCE_MODULES, "probe", "soak.sources.absent")
+    monkeypatch.delitem(services.runs.sources.SOURCES, "probe")
     with time_machine.travel(T0, tick=False):
         run = services.soak_start(release="v0.9.0-rc")
     for hour in (1, 2):
@@ -89,7 +89,7 @@ def test_it_records_a_failed_source_as_error_with_the_declared_query(gates_file,
     row = snapshot.gate_results.get()
     assert (row.phase, row.value) == (Phase.ERROR, None)
     assert row.query == "probe facade_smoke of http://127.0.0.1:9"
-    assert "source 'probe' not installed" in row.message
+    assert "no source of kind 'probe'" in row.message
     standing = selectors.run_gate_results(run).get()
     assert (standing.phase, standing.errors, standing.consecutive_errors) == (Phase.ERROR, 2, 2)
     assert snapshot.complete is False

@@ -51,14 +51,14 @@ def ctx(run: SoakRun, *, now=None, start=None, prometheus="", **figures) -> Meas
 # --------------------------------------------------------------------------- dispatcher
 
 
-def test_it_reads_a_source_not_installed_as_an_error(monkeypatch, soak_run):
-    monkeypatch.setitem(sources.SOURCE_MODULES, "probe", "soak.sources.not_there")
-    with pytest.raises(SourceError, match="source 'probe' not installed"):
+def test_it_reads_a_source_kind_without_a_reader_as_an_error(monkeypatch, soak_run):
+    monkeypatch.delitem(sources.SOURCES, "probe")
+    with pytest.raises(SourceError, match="no source of kind 'probe'"):
         sources.measure(gate(source="probe", probe="facade_smoke"), ctx(soak_run))
 
 
 def test_it_turns_a_crashing_source_into_an_error(monkeypatch, soak_run):
-    monkeypatch.setitem(sources.SOURCE_MODULES, "soak", "tests.soak.stub_source")
+    monkeypatch.setitem(sources.SOURCES, "soak", stub_source.measure)
     monkeypatch.setitem(stub_source.READINGS, "g", "x")
     with pytest.raises(SourceError, match="bad stub reading"):
         sources.measure(gate(source="soak"), ctx(soak_run))
