@@ -854,6 +854,26 @@ CELERY_BEAT_SCHEDULE["soak-sentinel"] = {
     "schedule": SOAK_SAMPLE_SECONDS,
     "options": {"expires": max(5.0, SOAK_SAMPLE_SECONDS)},
 }
+# --- Soak (sources) ---
+# The metrics and probe sources of the GA gates (docs/soak-sources.md). The
+# Prometheus URL itself is LUKHAS_PROMETHEUS_URL (SOAK_PROMETHEUS_URL, soak core).
+
+# How long one PromQL query, one /metrics scrape or one probe operation may take.
+SOAK_PROMETHEUS_TIMEOUT = env_float("LUKHAS_PROMETHEUS_TIMEOUT", 10.0)
+SOAK_SCRAPE_TIMEOUT = env_float("LUKHAS_SOAK_SCRAPE_TIMEOUT", 10.0)
+SOAK_PROBE_TIMEOUT = env_float("LUKHAS_SOAK_PROBE_TIMEOUT", 30.0)
+# This site as the sentinel reaches it (a soak run without target URL soaks it):
+# loopback, not LUKHAS_BASE_URL, whose proxy may refuse /metrics.
+SOAK_SELF_URL = env_str("LUKHAS_SOAK_SELF_URL", "http://127.0.0.1:8000").rstrip("/")
+# The bearer token for the target's /metrics; this site's own token by default.
+SOAK_METRICS_TOKEN = env_str("LUKHAS_SOAK_METRICS_TOKEN") or METRICS_TOKEN
+# The probes' API key on a target that is not this site (this site: minted, var/).
+SOAK_PROBE_API_KEY = env_str("LUKHAS_SOAK_PROBE_API_KEY")
+if min(SOAK_PROMETHEUS_TIMEOUT, SOAK_SCRAPE_TIMEOUT, SOAK_PROBE_TIMEOUT) <= 0:
+    raise ImproperlyConfigured(
+        "LUKHAS_PROMETHEUS_TIMEOUT, LUKHAS_SOAK_SCRAPE_TIMEOUT and LUKHAS_SOAK_PROBE_TIMEOUT "
+        "must be positive"
+    )
 
 # --- Soak (promotion and pages) ---
 # Promotion to GA (soak/flows.py, docs/soak-ui.md): the git repository a

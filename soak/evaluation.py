@@ -10,6 +10,9 @@ The rules are Argo Rollouts' AnalysisRun rules, with what its users ask for:
   its latest measurement decides; a trailing-window gate fails on any failed
   measurement (Argo's default ``failureLimit: 0``); in both, one failed
   measurement of a critical gate fails the gate for good;
+- a source may mark a figure that grows with the soak as ``in_progress``
+  (the hours covered, below the planned hours): short of its threshold it
+  is *running*, not failed;
 - a source may attach a ``veto`` to a measurement (``detail["veto"]``: a
   reopened task, a rising trend): that measurement fails whatever its value;
 - an **advisory** gate (Argo's ``dryRun``) is shown and never blocks;
@@ -93,6 +96,14 @@ def judge(gate: GateSpec, reading: Measurement | SourceError) -> Verdict:
         )
         return Verdict(gate.id, FAILED, value, reading.query, message, dict(reading.detail))
     phase = SUCCESSFUL if gate.compare(value) else FAILED
+    if phase == FAILED and reading.detail.get("in_progress"):
+        # A figure that grows with the soak (its hours) and has not got there
+        # yet: not a failure while the soak goes on.
+        message = (
+            f"{gate.id}: {value:g}, not yet {gate.comparator} {gate.threshold:g}{query}{why} "
+            "→ running (the soak goes on)"
+        )
+        return Verdict(gate.id, RUNNING, value, reading.query, message, dict(reading.detail))
     message = (
         f"{gate.id}: {value:g} {gate.comparator} {gate.threshold:g} {window}{query}{why} → {phase}"
         if phase == SUCCESSFUL

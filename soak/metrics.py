@@ -70,7 +70,7 @@ class SoakCollector(Collector):
                 .order_by("run_id", "gate_id")
                 .values_list("run_id", "gate_id", "phase")
             )
-        except Exception:
+        except Exception:  # a scrape must not fail on the database
             log.warning("soak metrics: the database could not be read", exc_info=True)
             return
         names = {run.pk: run.release.name for run in runs.values()}

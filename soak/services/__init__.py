@@ -1,7 +1,9 @@
 """Writes of the soak app (re-exported: callers import ``soak.services``).
 
-``runs``: releases, soak runs, snapshots, the sentinel and hours covered;
-``artifacts``: the day's health artifact; ``notify``: the signed webhook.
+``runs``: releases, soak runs, snapshots and hours covered; ``sentinel``:
+beat's round over the running soaks;
+``artifacts``: the day's health artifact; ``notify``: the signed webhook;
+``scrapes`` (soak-sources): the embedded source's scrapes, called by the sentinel.
 """
 
 from soak.services.artifacts import health_artifact_write, health_report
@@ -18,13 +20,12 @@ from soak.services.runs import (
     hours_covered,
     release_ensure,
     release_version,
-    sentinel_tick,
-    snapshot_due,
     snapshot_take,
     soak_abort,
     soak_start,
     window_start,
 )
+from soak.services.sentinel import sentinel_tick, snapshot_due
 
 __all__ = [
     "SIGNATURE_HEADER",

@@ -51,8 +51,28 @@ def _gate_by(gates: GateSet, **match: Any) -> str | None:
     return None
 
 
+def artifact_probes(*, run: SoakRun) -> dict[str, bool | None]:
+    """Whether Prometheus, Grafana and the target answer (None: not configured).
+
+    Done before the snapshot takes the run's row lock: each may take seconds.
+    """
+    target = (run.target_url or settings.SOAK_SELF_URL).rstrip("/")
+    prometheus = settings.SOAK_PROMETHEUS_URL
+    grafana = settings.SOAK_GRAFANA_URL
+    return {
+        "prometheus_up": _up(f"{prometheus}/-/ready" if prometheus else ""),
+        "grafana_up": _up(f"{grafana}/api/health" if grafana else ""),
+        "facade_up": _up(f"{target}/healthz"),
+    }
+
+
 def health_figures(
-    *, run: SoakRun, now: datetime, gates: GateSet, verdicts: dict[str, evaluation.Verdict]
+    *,
+    run: SoakRun,
+    now: datetime,
+    gates: GateSet,
+    verdicts: dict[str, evaluation.Verdict],
+    probes: dict[str, bool | None] | None = None,
 ) -> dict[str, Any]:
     """The artifact's headline figures; None wherever there is no reading."""
 
@@ -64,12 +84,10 @@ def health_figures(
         verdict = verdicts.get(gate_id) if gate_id else None
         return verdict.detail if verdict else {}
 
-    target = (run.target_url or settings.JOBS_BASE_URL).rstrip("/")
+    probes = probes if probes is not None else artifact_probes(run=run)
     smoke_value = value(_gate_by(gates, source="probe", probe="facade_smoke"))
     pdp_gate = _gate_by(gates, source="metrics", sli=PDP_SLI)
     pdp_ratio = value(pdp_gate)
-    prometheus = settings.SOAK_PROMETHEUS_URL
-    grafana = settings.SOAK_GRAFANA_URL
     # Guardian's denial audit holds this site's denials only (sampled as
     # Guardian samples them): unknown when the soak targets another site.
     denials = None
@@ -78,10 +96,10 @@ def health_figures(
             created_at__gt=now - timedelta(hours=24), created_at__lte=now
         ).count()
     return {
-        "prometheus_up": _up(f"{prometheus}/-/ready" if prometheus else ""),
-        "grafana_up": _up(f"{grafana}/api/health" if grafana else ""),
+        "prometheus_up": probes["prometheus_up"],
+        "grafana_up": probes["grafana_up"],
         "facade_smoke_passed": None if smoke_value is None else smoke_value >= 1,
-        "facade_up": _up(f"{target}/healthz"),
+        "facade_up": probes["facade_up"],
         "guardian_denials_24h": denials,
         "guardian_denial_ratio": value(_gate_by(gates, source="metrics", sli=DENIAL_SLI)),
         "pdp_fast_ratio": pdp_ratio,
@@ -106,6 +124,7 @@ def health_report(
     snapshot: Snapshot,
     gates: GateSet,
     verdicts: dict[str, evaluation.Verdict],
+    probes: dict[str, bool | None] | None = None,
 ) -> dict[str, Any]:
     """The JSON document of the day's artifact."""
     return {
@@ -122,7 +141,9 @@ def health_report(
         "snapshot_complete": snapshot.complete,
         "gates_version": gates.version,
         "gates_checksum": gates.checksum,
-        "figures": health_figures(run=run, now=snapshot.taken_at, gates=gates, verdicts=verdicts),
+        "figures": health_figures(
+            run=run, now=snapshot.taken_at, gates=gates, verdicts=verdicts, probes=probes
+        ),
         "gates": [
             {
                 "id": gate.id,
@@ -184,13 +205,16 @@ def health_artifact_write(
     snapshot: Snapshot,
     gates: GateSet,
     verdicts: dict[str, evaluation.Verdict],
+    probes: dict[str, bool | None] | None = None,
 ) -> list[dict[str, str]]:
     """Write the day's latest.{json,md}; [{name, path, sha256}] relative to the artifacts dir."""
     root = Path(settings.SOAK_ARTIFACTS_DIR)
     day = snapshot.taken_at.date().isoformat()
     folder = root / "docs" / "audits" / "health" / day
     folder.mkdir(parents=True, exist_ok=True)
-    report = health_report(run=run, snapshot=snapshot, gates=gates, verdicts=verdicts)
+    report = health_report(
+        run=run, snapshot=snapshot, gates=gates, verdicts=verdicts, probes=probes
+    )
     written = []
     for name, data in (
         ("latest.json", (json.dumps(report, indent=2, sort_keys=True) + "\n").encode()),

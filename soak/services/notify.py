@@ -71,7 +71,7 @@ def notification_send(*, event: str, run: SoakRun, extra: dict[str, Any] | None 
             current_app.send_task(
                 NOTIFY_TASK, kwargs={"event": event, "body": body}, retry=False, ignore_result=True
             )
-        except Exception:
+        except Exception:  # broker down: the log line above stays the record
             NOTIFICATIONS_TOTAL.labels(event=event, outcome="failed").inc()
             log.warning("soak %s: could not enqueue the webhook", event, exc_info=True)
 

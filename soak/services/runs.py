@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import logging
 import re
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,7 +38,7 @@ from soak.models import (
     Snapshot,
     SoakRun,
 )
-from soak.services.artifacts import health_artifact_write
+from soak.services.artifacts import artifact_probes, health_artifact_write
 from soak.services.notify import notification_send
 from soak.sources.base import MeasureContext, Measurement, SourceError
 
@@ -48,7 +49,7 @@ log = logging.getLogger(__name__)
 DEADLINE_FACTOR = 2
 # The embedded scrape (soak-sources) and the synthetic load (soak-load): seams
 # resolved by dotted path, so this module works before they are installed.
-SCRAPE_FUNCTION = "soak.services.scrapes.scrape_take"
+SCRAPE_FUNCTION = "soak.services.scrapes.metric_scrape_take"
 LOAD_MODULE = "soak.load"
 
 _RC_SUFFIX = re.compile(r"-(rc|beta|alpha)[.\d]*$", re.IGNORECASE)
@@ -126,7 +127,7 @@ def _stop_load(run: SoakRun) -> None:
         return
     try:
         stop(run=run)
-    except Exception:
+    except Exception:  # ending a run must not fail on its load process
         log.exception("soak run %s: the load did not stop cleanly", run.pk)
 
 
@@ -136,7 +137,7 @@ def _load_results(run: SoakRun, since: datetime) -> dict[str, Any] | None:
         return None
     try:
         return results(run=run, since=since)
-    except Exception:
+    except Exception:  # a snapshot records what it can
         log.exception("soak run %s: load results unreadable", run.pk)
         return None
 
@@ -192,7 +193,13 @@ def soak_start(
         # The database's one-active-run constraint: a concurrent start won.
         raise Conflict(f"{release.name} is already soaking", code="soak_running") from exc
     release.status = ReleaseStatus.SOAKING
-    _start_load(run)
+    try:
+        _start_load(run)
+    except Exception as exc:  # the soak runs on (and says so); the gates will show the cost
+        log.exception("soak run %s: the synthetic load did not start", run.pk)
+        SoakRun.objects.filter(pk=run.pk).update(
+            message=f"{run.message}; the synthetic load did not start: {exc}"
+        )
     run.refresh_from_db()
     log.info("soak started: %s run #%s for %s h", release.name, run.pk, planned_hours)
     return run
@@ -250,7 +257,14 @@ def run_figures(run: SoakRun, now: datetime, hours_covered: float) -> dict[str, 
         "hours_covered": round(hours_covered, 4),
         "hours_elapsed": round((now - started).total_seconds() / 3600.0, 4),
         "planned_hours": float(run.planned_hours),
+        "out_of_time": float(now >= run_deadline(run)),
     }
+
+
+def run_deadline(run: SoakRun) -> datetime:
+    """When a run ends whatever its hours covered: DEADLINE_FACTOR times its planned hours."""
+    started = run.started_at or timezone.now()
+    return started + timedelta(hours=DEADLINE_FACTOR * run.planned_hours)
 
 
 def _context(
@@ -259,7 +273,7 @@ def _context(
     return MeasureContext(
         run_id=run.pk,
         release=run.release.name,
-        target_url=run.target_url or settings.JOBS_BASE_URL.rstrip("/"),
+        target_url=run.target_url or settings.SOAK_SELF_URL,
         now=now,
         started_at=run.started_at or now,
         window_start=window_start(gate, run, now),
@@ -268,12 +282,29 @@ def _context(
     )
 
 
+def declared_query(gate: GateSpec, ctx: MeasureContext) -> str:
+    """What the gate asks its source for, as written (shown when the source failed)."""
+    tasks = gate.tasks.model_dump(exclude_defaults=True) if gate.tasks else {}
+    declared = {
+        "metrics": gate.query or f"sli {gate.sli}",
+        "probe": f"probe {gate.probe} of {ctx.target_url}",
+        "health": f"health report key {gate.key}",
+        "coordination": f"tasks {tasks}",
+        "alerts": f"alerts of severity {gate.alert_severity}",
+        "soak": f"run #{ctx.run_id} {gate.key}",
+    }
+    return declared.get(gate.source, gate.source)
+
+
 def _measure(gate: GateSpec, ctx: MeasureContext) -> evaluation.Verdict:
     try:
         reading: Measurement | SourceError = sources.measure(gate, ctx)
     except SourceError as exc:
         reading = exc
-    return evaluation.judge(gate, reading)
+    verdict = evaluation.judge(gate, reading)
+    if not verdict.query:
+        verdict = replace(verdict, query=declared_query(gate, ctx))
+    return verdict
 
 
 def _standing(row: GateResult | None, gate: GateSpec) -> evaluation.Standing | None:
@@ -308,12 +339,21 @@ def _gate_fields(gate: GateSpec) -> dict[str, Any]:
     }
 
 
-def snapshot_take(*, run: SoakRun, now: datetime | None = None, by_label: str = "") -> Snapshot:
-    """Measure every gate now, record it, and move the run's phase (Conflict when over)."""
+def snapshot_take(
+    *, run: SoakRun, now: datetime | None = None, by_label: str = "", scrape: bool = True
+) -> Snapshot:
+    """Measure every gate now, record it, and move the run's phase (Conflict when over).
+
+    ``scrape``: take the embedded source's sample first, so a snapshot asked
+    for by hand reads the target as it is now (the sentinel has just taken
+    one and passes False).
+    """
     now = now or timezone.now()
     if run.phase not in ACTIVE_PHASES:
         raise Conflict(f"run #{run.pk} is {run.phase}: no more snapshots", code="soak_not_running")
     gates = gates_current()
+    if scrape:
+        embedded_scrape(run, now)
     previous = selectors.latest_snapshot(run)
     previous_at = previous.taken_at if previous else run.started_at
     if previous_at and now < previous_at:
@@ -326,19 +366,10 @@ def snapshot_take(*, run: SoakRun, now: datetime | None = None, by_label: str = 
         if gate.source != "soak":
             verdicts[gate.id] = _measure(gate, _context(run, gate, now, figures))
     complete = evaluation.snapshot_complete(gates.gates, verdicts)
-    interval = settings.SOAK_SNAPSHOT_SECONDS
-    added = evaluation.coverage(
-        previous_at.timestamp() if previous_at else None,
-        now.timestamp(),
-        complete=complete,
-        interval_seconds=interval,
-    )
-    hours = run.hours_covered + added
-    figures = run_figures(run, now, hours)
-    for gate in gates.gates:
-        if gate.source == "soak":
-            verdicts[gate.id] = _measure(gate, _context(run, gate, now, figures))
     load = _load_results(run, since=previous_at or now)
+    # The artifact's HTTP checks (Prometheus, Grafana, the target) happen
+    # here too, outside the lock, like the gates' reads.
+    probes = artifact_probes(run=run)
 
     with transaction.atomic():
         locked = SoakRun.objects.select_for_update().get(pk=run.pk)
@@ -346,6 +377,23 @@ def snapshot_take(*, run: SoakRun, now: datetime | None = None, by_label: str = 
             raise Conflict(
                 f"run #{run.pk} ended meanwhile ({locked.phase})", code="soak_not_running"
             )
+        # Coverage from the locked row and the latest snapshot as of now: a
+        # snapshot another process wrote meanwhile is not covered twice.
+        latest = selectors.latest_snapshot(locked)
+        previous_at = latest.taken_at if latest else locked.started_at
+        if previous_at and now < previous_at:
+            raise Conflict("a newer snapshot exists", code="snapshot_order")
+        added = evaluation.coverage(
+            previous_at.timestamp() if previous_at else None,
+            now.timestamp(),
+            complete=complete,
+            interval_seconds=settings.SOAK_SNAPSHOT_SECONDS,
+        )
+        hours = locked.hours_covered + added
+        figures = run_figures(locked, now, hours)
+        for gate in gates.gates:
+            if gate.source == "soak":  # the run's own figures: no I/O, read under the lock
+                verdicts[gate.id] = _measure(gate, _context(locked, gate, now, figures))
         snapshot = Snapshot.objects.create(
             run=locked,
             taken_at=now,
@@ -406,8 +454,7 @@ def snapshot_take(*, run: SoakRun, now: datetime | None = None, by_label: str = 
             else:
                 GateResult.objects.filter(pk=row.pk).update(updated_at=now, **values)
         GateResult.objects.bulk_create(per_snapshot)
-        started = locked.started_at or now
-        out_of_time = now >= started + timedelta(hours=DEADLINE_FACTOR * locked.planned_hours)
+        out_of_time = now >= run_deadline(locked)
         decision = evaluation.run_phase(
             gates.gates,
             standings,
@@ -443,7 +490,7 @@ def snapshot_take(*, run: SoakRun, now: datetime | None = None, by_label: str = 
             )
         snapshot.run_phase = locked.phase
         snapshot.artifacts = health_artifact_write(
-            run=locked, snapshot=snapshot, gates=gates, verdicts=verdicts
+            run=locked, snapshot=snapshot, gates=gates, verdicts=verdicts, probes=probes
         )
         snapshot.save(update_fields=["run_phase", "artifacts", "updated_at"])
     run.refresh_from_db()
@@ -474,23 +521,12 @@ def hours_covered(run: SoakRun, *, interval_seconds: float | None = None) -> flo
 # --------------------------------------------------------------------------- sentinel
 
 
-def snapshot_due(run: SoakRun, now: datetime) -> bool:
-    """Due when the run has no snapshot yet, or its latest is one interval old.
+def embedded_scrape(run: SoakRun, now: datetime) -> str:
+    """The embedded source's sample (``soak.services.scrapes.metric_scrape_take``).
 
-    Half a beat of slack: a beat a little early must not skip a whole interval.
-    """
-    latest = selectors.latest_snapshot(run)
-    if latest is None:
-        return True
-    slack = settings.SOAK_SAMPLE_SECONDS / 2
-    return (now - latest.taken_at).total_seconds() >= settings.SOAK_SNAPSHOT_SECONDS - slack
-
-
-def _scrape(run: SoakRun, now: datetime) -> str:
-    """The embedded source's sample (soak-sources' ``soak.services.scrapes.scrape_take``).
-
-    Seam: called as ``scrape_take(run=run, now=now)`` at every sentinel beat
-    when Prometheus is not configured; absent until that module is installed.
+    Called as ``metric_scrape_take(run=run, now=now)`` at every sentinel beat
+    when Prometheus is not configured. It stores a failed scrape itself
+    (``ok=False``); resolved by dotted path so the sentinel runs without it.
     """
     if settings.SOAK_PROMETHEUS_URL:
         return "prometheus"
@@ -498,32 +534,8 @@ def _scrape(run: SoakRun, now: datetime) -> str:
     if scrape is None:
         return "not installed"
     try:
-        scrape(run=run, now=now)
-    except Exception as exc:
+        scraped = scrape(run=run, now=now)
+    except Exception as exc:  # a failed scrape is no data, not a dead sentinel
         log.warning("soak run %s: embedded scrape failed: %s", run.pk, exc)
         return "failed"
-    return "scraped"
-
-
-def sentinel_tick(*, now: datetime | None = None) -> list[dict[str, Any]]:
-    """One beat of the sentinel over every active run: sample, and snapshot when due."""
-    now = now or timezone.now()
-    report = []
-    for run in selectors.active_runs():
-        entry: dict[str, Any] = {"run": run.pk, "release": run.release.name}
-        entry["scrape"] = _scrape(run, now)
-        if snapshot_due(run, now):
-            try:
-                snapshot = snapshot_take(run=run, now=now, by_label="beat")
-            except Conflict as exc:
-                entry["snapshot"] = f"skipped: {exc.message}"
-            except Unprocessable as exc:
-                log.error("soak sentinel: %s", exc.message)
-                entry["snapshot"] = f"error: {exc.message}"
-            else:
-                entry["snapshot"] = snapshot.pk
-        run.refresh_from_db()
-        entry["phase"] = run.phase
-        entry["hours_covered"] = round(run.hours_covered, 3)
-        report.append(entry)
-    return report
+    return "failed" if getattr(scraped, "ok", True) is False else "scraped"

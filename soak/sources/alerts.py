@@ -11,41 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
 from soak.gates import GateSpec
 from soak.models import AlertRecord
-from soak.sources.base import MeasureContext, Measurement, SourceError
-
-PROMETHEUS_TIMEOUT_SECONDS = 10.0
+from soak.sources.base import MeasureContext, Measurement
+from soak.sources.metrics import prometheus_instant
 
 
 def alerts_promql(severity: str, window_seconds: int) -> str:
     """Distinct alerts of ``severity`` firing at any sample of the window."""
     selector = f'ALERTS{{alertstate="firing",severity="{severity}"}}'
     return f"count(count_over_time({selector}[{max(1, window_seconds)}s]))"
-
-
-def prometheus_instant(base_url: str, promql: str, at: float) -> list[dict[str, Any]]:
-    """An instant query over Prometheus' HTTP API; SourceError on any failure."""
-    try:
-        response = httpx.get(
-            f"{base_url}/api/v1/query",
-            params={"query": promql, "time": f"{at:.3f}"},
-            timeout=PROMETHEUS_TIMEOUT_SECONDS,
-        )
-    except httpx.HTTPError as exc:
-        raise SourceError(f"Prometheus at {base_url} unreachable: {exc}") from exc
-    try:
-        body = response.json()
-    except ValueError as exc:
-        raise SourceError(f"Prometheus answered {response.status_code}, not JSON") from exc
-    if response.status_code != 200 or body.get("status") != "success":
-        raise SourceError(
-            f"Prometheus refused {promql!r}: {body.get('errorType', response.status_code)} "
-            f"{body.get('error', '')}".strip()
-        )
-    return body.get("data", {}).get("result", [])
 
 
 def measure(gate: GateSpec, ctx: MeasureContext) -> Measurement:
@@ -76,7 +51,8 @@ def measure(gate: GateSpec, ctx: MeasureContext) -> Measurement:
         seconds = int((ctx.now - ctx.window_start).total_seconds())
         promql = alerts_promql(severity, seconds)
         query += f" + Prometheus {promql}"
-        result = prometheus_instant(ctx.prometheus_url, promql, ctx.now.timestamp())
+        data = prometheus_instant(ctx.prometheus_url.rstrip("/"), promql, ctx.now)
+        result = data.get("result") or []
         # An empty vector: no alert of that severity fired (Prometheus answered).
         firing = float(result[0]["value"][1]) if result else 0.0
         detail["prometheus_firing"] = firing

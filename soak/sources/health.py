@@ -2,9 +2,11 @@
 
 Reports are the audits app's files: ``<dir>/docs/audits/health/latest.json``
 and the dated copies ``<dir>/docs/audits/health/<YYYY-MM-DD>/latest.json``
-(``dir`` is ``LUKHAS_AUDITS_ARTIFACTS_DIR``). ``key`` is a dotted path
-(``ruff.hot_path``) looked up in the report, then under its ``facts`` and
-``metrics`` sections. With ``trend_reports: N`` the last N reports (by date)
+(``dir`` is ``LUKHAS_AUDITS_ARTIFACTS_DIR``; the format is the audits app's
+``lukhas.health-report/1``, docs/audits.md). ``key`` (``ruff.hot_path``) is
+looked up at the report's top level, then in ``facts`` (flat names, e.g.
+``ruff.hot_paths``) and ``metrics`` (nested), as a flat name first, then as
+a dotted path. With ``trend_reports: N`` the last N reports (by date)
 must not rise (each value ≤ the one before); a rise fails the measurement
 with the trend in the detail, and fewer than N reports is no data.
 No report, or no number at the key, is no data: never a pass.
@@ -36,6 +38,9 @@ def lookup(report: dict[str, Any], key: str) -> tuple[Any, str]:
     """The value at dotted ``key`` (top level, then each section) and where it was found."""
     for section in SECTIONS:
         node: Any = report.get(section) if section else report
+        if isinstance(node, dict) and node.get(key) is not None:
+            # The audits report's ``facts`` are flat: {"ruff.hot_paths": 3}.
+            return node[key], f"{section}.{key}" if section else key
         for part in key.split("."):
             if not isinstance(node, dict) or part not in node:
                 node = None
@@ -101,7 +106,11 @@ def measure(gate: GateSpec, ctx: MeasureContext) -> Measurement:
     query = f"{found_at} {where}"
     if value is None:
         return Measurement(None, query, f"the report has no number at {key!r}")
-    detail: dict[str, Any] = {"report": found_at, "generated_at": report.get("generated_at")}
+    detail: dict[str, Any] = {
+        "report": found_at,
+        "finished_at": report.get("finished_at") or report.get("generated_at"),
+        "git_commit": report.get("git_commit"),
+    }
     if not gate.trend_reports:
         return Measurement(value, query, detail=detail)
     trend: list[dict[str, Any]] = []

@@ -50,4 +50,6 @@ def soak_dirs(settings, tmp_path: Path) -> Path:
     settings.SOAK_WEBHOOK_URL = ""
     settings.SOAK_SNAPSHOT_SECONDS = 3600.0
     settings.SOAK_SAMPLE_SECONDS = 60.0
+    # Nothing listens on the discard port: a test never soaks another helper's site.
+    settings.SOAK_SELF_URL = "http://127.0.0.1:9"
     return tmp_path

@@ -246,3 +246,14 @@ def test_it_calls_a_snapshot_complete_only_with_every_blocking_hourly_gate_read(
     assert not ev.snapshot_complete([metric, advisory, health], missing)
     errored = {"m": ev.judge(metric, SourceError("x"))}
     assert not ev.snapshot_complete([metric], errored)
+
+
+def test_it_reads_a_figure_still_growing_as_running_not_failed():
+    hours = gate(id="soak-hours", comparator=">=", threshold=48)
+    verdict = ev.judge(hours, reading(12, in_progress=True))
+    assert verdict.phase == ev.RUNNING
+    assert "12, not yet >= 48" in verdict.message
+    standing = ev.standing_update(hours, None, verdict)
+    assert standing.phase == ev.RUNNING and standing.failed == 0
+    # Once the soak may not go on, the same reading fails.
+    assert ev.judge(hours, reading(12)).phase == ev.FAILED

@@ -64,3 +64,34 @@ def test_it_aborts_with_a_reason(gates_file, bob):
     assert run.aborted_reason == "wrong build"
     with pytest.raises(Conflict):
         services.soak_abort(run=run, by=bob, reason="again")
+
+
+def test_it_records_a_failed_source_as_error_with_the_declared_query(gates_file, monkeypatch):
+    gates_file(
+        """
+        version: "e"
+        gates:
+          - id: smoke
+            title: smoke
+            source: probe
+            probe: facade_smoke
+            comparator: "=="
+            threshold: 1
+            max_consecutive_errors: 2
+        """
+    )
+    monkeypatch.setitem(services.runs.sources.SOURCE_MODULES, "probe", "soak.sources.absent")
+    with time_machine.travel(T0, tick=False):
+        run = services.soak_start(release="v0.9.0-rc")
+    for hour in (1, 2):
+        with time_machine.travel(T0 + timedelta(hours=hour), tick=False):
+            snapshot = services.snapshot_take(run=run)
+    row = snapshot.gate_results.get()
+    assert (row.phase, row.value) == (Phase.ERROR, None)
+    assert row.query == "probe facade_smoke of http://127.0.0.1:9"
+    assert "source 'probe' not installed" in row.message
+    standing = selectors.run_gate_results(run).get()
+    assert (standing.phase, standing.errors, standing.consecutive_errors) == (Phase.ERROR, 2, 2)
+    assert snapshot.complete is False
+    run.refresh_from_db()
+    assert run.hours_covered == 0

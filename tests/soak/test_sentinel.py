@@ -14,7 +14,7 @@ from django.conf import settings as django_settings
 from django.core.cache import cache
 
 from soak import services, tasks
-from soak.models import AlertRecord, Phase, Snapshot, SoakRun
+from soak.models import AlertRecord, MetricScrape, Phase, Snapshot, SoakRun
 from tests.services import CeleryWorker, require_redis, worker_env
 from tests.soak.http_peer import http_peer
 
@@ -35,7 +35,9 @@ def test_it_snapshots_only_when_due(gates_file):
         run = services.soak_start(release="v0.9.0-rc")
         first = services.sentinel_tick()  # no snapshot yet: due at once
     assert isinstance(first[0]["snapshot"], int)
-    assert first[0]["scrape"] == "not installed"  # soak-sources' scrape is not merged here
+    # The embedded scrape ran first; nothing listens on the test's target: stored as failed.
+    assert first[0]["scrape"] == "failed"
+    assert MetricScrape.objects.filter(run=run, ok=False).count() == 1
     with time_machine.travel(T0 + timedelta(minutes=30), tick=False):
         assert "snapshot" not in services.sentinel_tick()[0]
     # Half a beat early still counts as due (a beat must not skip an interval).
@@ -91,6 +93,19 @@ def _worker_broker(settings) -> None:
 def test_it_runs_on_beat_in_a_real_worker_and_sends_the_signed_webhook(
     settings, tmp_path, gates_file
 ):
+    if settings.REDIS_URL:
+        pytest.skip("this pass runs with Redis; the embedded broker's run is the first pass")
+    _beat_to_webhook(settings, tmp_path, gates_file)
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_it_runs_on_beat_through_redis_and_postgres(settings, tmp_path, gates_file):
+    assert settings.CELERY_BROKER_URL.startswith("redis://")
+    _beat_to_webhook(settings, tmp_path, gates_file)
+
+
+def _beat_to_webhook(settings, tmp_path, gates_file) -> None:
     """beat → soak.sentinel → snapshot → critical failure → soak.notify → our HTTP server."""
     _worker_broker(settings)
     path = gates_file()
@@ -110,6 +125,7 @@ def test_it_runs_on_beat_in_a_real_worker_and_sends_the_signed_webhook(
             LUKHAS_SOAK_WEBHOOK_URL=f"{receiver.url}/hooks/soak",
             LUKHAS_SOAK_WEBHOOK_SECRET=secret,
             LUKHAS_PROMETHEUS_URL="",
+            LUKHAS_SOAK_SELF_URL="http://127.0.0.1:9",
         )
         worker = CeleryWorker(env, beat=True, log_path=tmp_path / "worker.log").start()
         try:

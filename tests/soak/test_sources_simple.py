@@ -169,7 +169,8 @@ def write_report(base: Path, date: str | None, hot_path: int) -> None:
 
 
 def health_gate(**extra) -> GateSpec:
-    return gate(source="health", key="ruff.hot_path", comparator="<=", threshold=120, **extra)
+    fields = {"key": "ruff.hot_path", **extra}
+    return gate(source="health", comparator="<=", threshold=120, **fields)
 
 
 def test_it_reads_a_dotted_key_of_the_latest_report(soak_run, settings):
@@ -217,3 +218,24 @@ def test_it_reports_a_broken_report_as_error(soak_run, settings):
     (folder / "latest.json").write_text("{not json")
     with pytest.raises(SourceError, match="not JSON"):
         sources.measure(health_gate(), ctx(soak_run))
+
+
+def test_it_reads_the_audits_report_format(soak_run, settings):
+    """lukhas.health-report/1 (docs/audits.md): flat facts, nested metrics, null = unknown."""
+    folder = Path(settings.SOAK_HEALTH_DIR) / "docs/audits/health"
+    folder.mkdir(parents=True)
+    report = {
+        "schema": "lukhas.health-report/1",
+        "finished_at": "2026-03-02T02:31:00+00:00",
+        "git_commit": "d977e9d",
+        "facts": {"ruff.hot_paths": 7, "pip_audit.vulnerabilities": None},
+        "metrics": {"ruff": {"hot_paths": 7, "hot_path": 7}},
+    }
+    (folder / "latest.json").write_text(json.dumps(report))
+    flat = sources.measure(health_gate(key="ruff.hot_paths"), ctx(soak_run))
+    assert flat.value == 7.0 and flat.query.endswith("facts.ruff.hot_paths")
+    alias = sources.measure(health_gate(), ctx(soak_run))
+    assert alias.value == 7.0 and alias.query.endswith("metrics.ruff.hot_path")
+    assert alias.detail["git_commit"] == "d977e9d"
+    unknown = sources.measure(health_gate(key="pip_audit.vulnerabilities"), ctx(soak_run))
+    assert unknown.value is None  # unavailable, never 0

@@ -26,7 +26,7 @@ def run_status(run: SoakRun) -> dict[str, Any]:
         "run": run.pk,
         "phase": run.phase,
         "message": run.message,
-        "target_url": run.target_url or settings.JOBS_BASE_URL.rstrip("/"),
+        "target_url": run.target_url or settings.SOAK_SELF_URL,
         "planned_hours": run.planned_hours,
         "hours_covered": round(run.hours_covered, 4),
         "started_at": run.started_at.isoformat() if run.started_at else None,
@@ -83,6 +83,8 @@ def run_lines(run: SoakRun) -> list[str]:
             f"  {gate['id']:<24} {gate['phase']:<13} {shown(gate['value']):>10} "
             f"{gate['comparator']} {gate['threshold']:g} ({gate['severity']}{flag})"
         )
+        if gate["phase"] != "successful":
+            lines.append(f"      {gate['message']}")
     latest = status["latest_snapshot"]
     if latest:
         lines.append(

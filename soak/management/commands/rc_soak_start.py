@@ -19,7 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--hours", type=int, default=48, help="Planned hours (default 48).")
         parser.add_argument("--target", default="", help="Base URL to soak (default: this site).")
         parser.add_argument("--git-ref", default="", help="Commit or tag soaked.")
-        parser.add_argument("--version", dest="ga_version", default=None, help="GA version.")
+        parser.add_argument("--ga-version", dest="ga_version", default=None, help="e.g. 0.9.0")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
