@@ -299,4 +299,5 @@ v1.root_path = "/v1/"
 api.add_router("/guardian/", "guardian.api.router", tags=["guardian"])
 api.add_router("/coordination/", "coordination.api.router", tags=["coordination"])
 api.add_router("/jobs/", "jobs.api.router", tags=["jobs"])
+api.add_router("/soak/", "soak.api.router", tags=["soak"])
 v1.add_router("", "matriz.facade.api.router", tags=["openai"])

@@ -3,9 +3,9 @@
 # No `from __future__ import annotations`: ninja reads these annotations at import time.
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from ninja import Field, FilterSchema, Schema
+from ninja import Field, FilterLookup, FilterSchema, Schema
 
 from soak.models import Phase
 
@@ -38,8 +38,10 @@ class RunOut(Schema):
 
 
 class RunFilter(FilterSchema):
-    release: str | None = Field(None, q="release__name", description="A release's name")
-    phase: Phase | None = Field(None, q="phase")
+    release: Annotated[str | None, FilterLookup(q="release__name")] = Field(
+        None, description="A release's name"
+    )
+    phase: Annotated[Phase | None, FilterLookup(q="phase")] = None
 
 
 class GateOut(Schema):
