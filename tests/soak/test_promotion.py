@@ -7,6 +7,8 @@ import hashlib
 import io
 import json
 import subprocess
+import time
+import uuid
 import zipfile
 
 import pytest
@@ -14,10 +16,13 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from jobs.models import JobStatus, StepStatus
+from jobs.services import jobs_sweep
 from lukhas_site.errors import Conflict, InvalidRequest
 from soak import evidence
 from soak.models import GateResult, Phase, ReleaseStatus
 from soak.services import promotion
+from tests.jobs.conftest import FLOW_ENV, HEARTBEAT, STALE, FlowWorker
+from tests.services import worker_env
 from tests.soak.promotion_helpers import GOOD, drive, soaked_release
 
 pytestmark = pytest.mark.django_db
@@ -248,3 +253,65 @@ def test_the_command_starts_the_job_and_says_where(bob, capsys):
     assert "Started promotion of v0.9.0-rc (job" in text and "/soak/" in text
     row = GateResult.objects.get(gate_id="e402-batches", snapshot__isnull=True)
     assert row.decision_reason == "known gap"
+
+
+# --------------------------------------------------------------------------- a real worker
+
+
+@pytest.fixture
+def promoters(transactional_db, settings, tmp_path):
+    """Workers on a queue of this test's own, with the pausing pack of promotion_worker_hooks."""
+    settings.JOBS_HEARTBEAT_SECONDS, settings.JOBS_STALE_SECONDS = HEARTBEAT, STALE
+    queue = f"promotion-{uuid.uuid4().hex[:8]}"
+    started: list[FlowWorker] = []
+    env = {
+        **FLOW_ENV,
+        "LUKHAS_FLOW_MODULES": "tests.soak.promotion_worker_hooks",
+        "SOAK_TEST_PACK_DIR": str(tmp_path),
+        "LUKHAS_SOAK_ARTIFACTS_DIR": str(settings.SOAK_ARTIFACTS_DIR),
+    }
+
+    def start(name: str) -> FlowWorker:
+        worker = FlowWorker(
+            worker_env(**env), log_path=tmp_path / f"{name}.log", queue=queue, name=name
+        )
+        started.append(worker.start())
+        return worker
+
+    start.queue = queue
+    yield start
+    for worker in started:
+        if worker.proc and worker.proc.poll() is None:
+            worker.stop()
+
+
+def test_the_flow_resumes_after_its_worker_is_killed(promoters, tmp_path):
+    release, _ = soaked_release()
+    first = promoters("doomed-promoter")
+    job = promotion.promotion_start(release=release, queue=promoters.queue)
+    runs = tmp_path / "pack.runs"
+    deadline = time.monotonic() + 60
+    while not runs.exists():  # the pack step has begun its work
+        assert time.monotonic() < deadline, first.output()
+        time.sleep(0.1)
+    first.kill()
+    assert not evidence.pack_path(release).exists()
+    second = promoters("rescue-promoter")
+    deadline = time.monotonic() + 90
+    while True:
+        job.refresh_from_db()
+        if job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED):
+            break
+        assert time.monotonic() < deadline, f"{job.status} {job.log[-5:]}\n{second.output()}"
+        jobs_sweep()  # what beat does
+        time.sleep(0.3)
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    pack_step = job.steps.get(name="pack-evidence")
+    assert pack_step.attempts == 2 and pack_step.claimed_by.startswith("rescue-promoter@")
+    assert len(runs.read_text().splitlines()) == 2
+    # The steps before it ran once; the release was promoted once; the pack is whole.
+    assert job.steps.get(name="check-gates").attempts == 1
+    release.refresh_from_db()
+    assert release.status == ReleaseStatus.PROMOTED
+    with zipfile.ZipFile(evidence.pack_path(release)) as archive:
+        assert archive.testzip() is None and "manifest.json" in archive.namelist()
