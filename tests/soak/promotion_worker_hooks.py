@@ -1,8 +1,8 @@
 """Loaded by the worker of the worker-kill test (LUKHAS_FLOW_MODULES): a pack that pauses.
 
-The first build of an evidence pack writes ``pack.runs`` in
-``SOAK_TEST_PACK_DIR`` and then sleeps long enough for the test to SIGKILL
-the worker mid-step; later builds record themselves and run normally.
+Every build of an evidence pack adds a line to ``pack.runs`` in
+``SOAK_TEST_PACK_DIR``; with ``SOAK_TEST_PACK_PAUSE`` the first one then
+sleeps that long, so the test can SIGKILL the worker mid-step.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ def _paused_build(**kwargs: object) -> object:
     runs = directory / "pack.runs"
     with runs.open("a") as fh:
         fh.write(f"{os.getpid()}\n")
-    if len(runs.read_text().splitlines()) == 1:
-        time.sleep(float(os.environ.get("SOAK_TEST_PACK_PAUSE", "60")))
+    pause = float(os.environ.get("SOAK_TEST_PACK_PAUSE", "0"))
+    if pause and len(runs.read_text().splitlines()) == 1:
+        time.sleep(pause)
     return _build(**kwargs)
 
 

@@ -271,9 +271,9 @@ def promoters(transactional_db, settings, tmp_path):
         "LUKHAS_SOAK_ARTIFACTS_DIR": str(settings.SOAK_ARTIFACTS_DIR),
     }
 
-    def start(name: str) -> FlowWorker:
+    def start(name: str, **extra: str) -> FlowWorker:
         worker = FlowWorker(
-            worker_env(**env), log_path=tmp_path / f"{name}.log", queue=queue, name=name
+            worker_env(**env, **extra), log_path=tmp_path / f"{name}.log", queue=queue, name=name
         )
         started.append(worker.start())
         return worker
@@ -287,7 +287,7 @@ def promoters(transactional_db, settings, tmp_path):
 
 def test_the_flow_resumes_after_its_worker_is_killed(promoters, tmp_path):
     release, _ = soaked_release()
-    first = promoters("doomed-promoter")
+    first = promoters("doomed-promoter", SOAK_TEST_PACK_PAUSE="60")
     job = promotion.promotion_start(release=release, queue=promoters.queue)
     runs = tmp_path / "pack.runs"
     deadline = time.monotonic() + 60
@@ -315,3 +315,20 @@ def test_the_flow_resumes_after_its_worker_is_killed(promoters, tmp_path):
     assert release.status == ReleaseStatus.PROMOTED
     with zipfile.ZipFile(evidence.pack_path(release)) as archive:
         assert archive.testzip() is None and "manifest.json" in archive.namelist()
+
+
+def test_the_command_waits_and_prints_the_pack_and_the_tag(promoters, tmp_path, settings):
+    settings.RELEASE_REPO = str(tmp_path / "repo")  # a dry run only names it
+    promoters("promoter", LUKHAS_RELEASE_REPO=settings.RELEASE_REPO)
+    release, _ = soaked_release(INCONCLUSIVE, run_phase=Phase.INCONCLUSIVE)
+    out = io.StringIO()
+    call_command(
+        "promote_rc", "v0.9.0-rc", "--approve-inconclusive", "known gap", "--tag", "--wait",
+        f"--queue={promoters.queue}", "--timeout=60", stdout=out,
+    )  # fmt: skip
+    text = out.getvalue()
+    assert "e402-batches decided by cli: known gap" in text
+    assert "v0.9.0-rc is promoted (GA 0.9.0)" in text
+    assert f"Evidence pack: {evidence.pack_path(release)}" in text
+    assert f"Tag v0.9.0: would run git -C {settings.RELEASE_REPO} tag -a v0.9.0" in text
+    assert "/soak/" in text and "/jobs/" in text

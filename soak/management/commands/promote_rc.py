@@ -47,6 +47,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--wait", action="store_true", help="Follow the job to its end.")
         parser.add_argument("--timeout", type=float, default=None, help="Seconds to --wait.")
+        parser.add_argument("--queue", default="", help="Celery queue of the job's steps.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -56,6 +57,7 @@ class Command(BaseCommand):
                 approve_inconclusive=options["approve_inconclusive"],
                 tag=options["tag"],
                 dry_run=options["dry_run"],
+                queue=options["queue"],
             )
         except LukhasError as exc:
             lines = [exc.message]
