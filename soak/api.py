@@ -13,7 +13,7 @@ from typing import Any
 
 from django.db.models import Prefetch
 from django.http import FileResponse, HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
 
 from jobs import selectors as job_selectors
@@ -140,7 +140,7 @@ def run_start(request: HttpRequest, payload: StartIn) -> Any:
         by=_user(request),
         by_label=_label(request),
     )
-    return 201, selectors.run_by_pk(run.pk)
+    return Status(201, selectors.run_by_pk(run.pk))
 
 
 @router.post(
@@ -156,7 +156,7 @@ def snapshot_take(request: HttpRequest, run_id: int) -> Any:
     user = _user(request)
     label = f"user:{user.get_username()}" if user is not None else _label(request)
     snapshot = services.snapshot_take(run=run, by_label=label)
-    return 201, Snapshot.objects.prefetch_related("gate_results").get(pk=snapshot.pk)
+    return Status(201, Snapshot.objects.prefetch_related("gate_results").get(pk=snapshot.pk))
 
 
 @router.post(
@@ -185,7 +185,7 @@ def release_promote(request: HttpRequest, name: str, payload: PromoteIn) -> Any:
         tag=payload.tag,
         dry_run=payload.dry_run,
     )
-    return 202, job_selectors.job_snapshot(job_selectors.job_detail(job.pk))
+    return Status(202, job_selectors.job_snapshot(job_selectors.job_detail(job.pk)))
 
 
 @router.post(

@@ -9,7 +9,11 @@ class StartForm(forms.Form):
     release = forms.CharField(max_length=100, initial="v0.9.0-rc")
     planned_hours = forms.IntegerField(min_value=1, max_value=720, initial=48, label="Hours")
     target_url = forms.URLField(
-        required=False, max_length=500, label="Target", help_text="Empty: this site itself"
+        required=False,
+        max_length=500,
+        assume_scheme="http",  # a loopback target is plain http
+        label="Target",
+        help_text="Empty: this site itself",
     )
 
 

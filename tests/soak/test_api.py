@@ -144,3 +144,28 @@ def test_a_session_needs_the_django_permission(alice_client, bob_client):
         "/api/soak/releases/v0.9.0-rc/promote", {}, content_type="application/json"
     )
     assert allowed.status_code == 202
+
+
+def test_it_is_in_the_ops_openapi_document(alice_client):
+    paths = alice_client.get("/api/openapi.json").json()["paths"]
+    operations = {
+        op["operationId"]
+        for path, methods in paths.items()
+        if path.startswith("/api/soak/")
+        for op in methods.values()
+    }
+    assert operations == {
+        "soak_releases",
+        "soak_runs_list",
+        "soak_run_get",
+        "soak_run_gates",
+        "soak_run_snapshots",
+        "soak_start",
+        "soak_snapshot_take",
+        "soak_abort",
+        "soak_promote",
+        "soak_decide",
+        "soak_evidence",
+    }
+    refused = paths["/api/soak/releases/{name}/promote"]["post"]["responses"]
+    assert "202" in refused
