@@ -166,3 +166,9 @@ rc-soak-start: install
 	$(PY) manage.py rc_soak_start $(RELEASE) --hours $(or $(HOURS),48) $(if $(TARGET),--target $(TARGET))
 rc-soak-snapshot: install
 	$(PY) manage.py rc_soak_snapshot $(RELEASE)
+
+# Promotion of a soaked release candidate to GA (soak-ui; docs/soak-ui.md).
+.PHONY: promote-rc
+promote-rc: install
+	@test -n "$(RELEASE)" || { echo "usage: make promote-rc RELEASE=v0.9.0-rc [APPROVE='reason'] [TAG=1]"; exit 2; }
+	$(PY) manage.py promote_rc $(RELEASE) --wait $(if $(APPROVE),--approve-inconclusive "$(APPROVE)") $(if $(TAG),--tag)

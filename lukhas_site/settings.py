@@ -893,3 +893,14 @@ if min(SOAK_PROMETHEUS_TIMEOUT, SOAK_SCRAPE_TIMEOUT, SOAK_PROBE_TIMEOUT) <= 0:
         "LUKHAS_PROMETHEUS_TIMEOUT, LUKHAS_SOAK_SCRAPE_TIMEOUT and LUKHAS_SOAK_PROBE_TIMEOUT "
         "must be positive"
     )
+
+# --- Soak (promotion and pages) ---
+# Promotion to GA (soak/flows.py, docs/soak-ui.md): the git repository a
+# promoted release is tagged in (annotated tag v<version>); empty = no tagging.
+RELEASE_REPO = env_str("LUKHAS_RELEASE_REPO")
+# Dry run by default: the tag step prints the git command instead of running it.
+RELEASE_TAG_DRY_RUN = env_bool("LUKHAS_RELEASE_TAG_DRY_RUN", True)
+# How long promotion waits for a person to decide its inconclusive gates (seconds),
+# and how often it looks.
+SOAK_APPROVAL_TIMEOUT_SECONDS = env_float("LUKHAS_SOAK_APPROVAL_TIMEOUT_SECONDS", 2 * 86_400.0)
+SOAK_APPROVAL_POLL_SECONDS = env_float("LUKHAS_SOAK_APPROVAL_POLL_SECONDS", 15.0)

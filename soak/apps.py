@@ -17,3 +17,14 @@ class SoakConfig(AppConfig):
         from soak.metrics import SoakCollector
 
         register_scrape_collector(SoakCollector())
+
+        # The demo soak (soak-ui): its loader imports the services, which Django
+        # allows only once the app registry is ready.
+        from lukhas_site.demo import register_demo_loader
+        from soak.demo import load_demo_soak
+
+        register_demo_loader(
+            "soak-demo",
+            load_demo_soak,
+            description="a 48 h soak of v0.9.0-rc against this site, with real first snapshots",
+        )

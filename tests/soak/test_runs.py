@@ -95,3 +95,23 @@ def test_it_records_a_failed_source_as_error_with_the_declared_query(gates_file,
     assert snapshot.complete is False
     run.refresh_from_db()
     assert run.hours_covered == 0
+
+
+def test_it_refuses_to_soak_a_promoted_release_and_bad_input(gates_file):
+    release = services.release_ensure(name="v0.8.0-rc")
+    release.status = ReleaseStatus.PROMOTED
+    release.save()
+    with pytest.raises(Conflict, match="is promoted"):
+        services.soak_start(release=release)
+    with pytest.raises(InvalidRequest, match="planned hours"):
+        services.soak_start(release="v0.9.0-rc", planned_hours=0)
+    with pytest.raises(InvalidRequest, match="http"):
+        services.soak_start(release="v0.9.0-rc", target_url="ftp://x")
+    assert not SoakRun.objects.exists()
+
+
+def test_it_refuses_a_snapshot_of_a_finished_run(gates_file):
+    run = services.soak_start(release="v0.9.0-rc")
+    services.soak_abort(run=run, by=None, reason="stop")
+    with pytest.raises(Conflict, match="no more snapshots"):
+        services.snapshot_take(run=SoakRun.objects.get(pk=run.pk))
