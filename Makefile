@@ -58,7 +58,7 @@ run: demo
 	@$(PY) manage.py ensure_demo_admin | sed 's/^/  /'
 	@echo "  Ctrl-C stops web, worker and beat."
 	@echo ""
-	HOST=$(HOST) PORT=$(PORT) PROMETHEUS_MULTIPROC_DIR=$(abspath $(LUKHAS_VAR_DIR))/prometheus \
+	HOST=$(HOST) PORT=$(PORT) LUKHAS_SOAK_SELF_URL=$${LUKHAS_SOAK_SELF_URL:-http://$(HOST):$(PORT)} PROMETHEUS_MULTIPROC_DIR=$(abspath $(LUKHAS_VAR_DIR))/prometheus \
 		$(VENV)/bin/honcho --no-colour -f Procfile start
 
 lint: install
