@@ -158,3 +158,12 @@ health-audit: migrate
 		> $(LUKHAS_VAR_DIR)/health-audit-worker.log 2>&1 & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
 	$(PY) manage.py health_audit --wait --queue $(HEALTH_AUDIT_QUEUE) $(HEALTH_AUDIT_ARGS)
+
+# RC soak (docs/soak.md): start a soak of RELEASE (the sentinel on beat takes
+# the snapshots), or take one now. TARGET=URL soaks another site.
+.PHONY: rc-soak-start rc-soak-snapshot
+rc-soak-start: install
+	@test -n "$(RELEASE)" || { echo "usage: make rc-soak-start RELEASE=v0.9.0-rc [HOURS=48] [TARGET=URL]"; exit 2; }
+	$(PY) manage.py rc_soak_start $(RELEASE) --hours $(or $(HOURS),48) $(if $(TARGET),--target $(TARGET))
+rc-soak-snapshot: install
+	$(PY) manage.py rc_soak_snapshot $(RELEASE)

@@ -20,6 +20,7 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client import multiprocess as prom_multiprocess
+from prometheus_client.registry import Collector
 
 # Web requests are mostly sub-10 ms; the client's defaults start at 5 ms and
 # would hide the whole fast path in the first bucket.
@@ -99,11 +100,28 @@ def multiprocess_dir() -> str | None:
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 
 
+# Collectors that read their figures at scrape time (from the database, say):
+# one per process serves them, so they are added to the per-scrape registry
+# in multi-process mode instead of being summed across process files.
+_SCRAPE_COLLECTORS: list[Collector] = []
+
+
+def register_scrape_collector(collector: Collector) -> None:
+    """Serve ``collector`` on /metrics in both modes (once, however often it is called)."""
+    if any(type(known) is type(collector) for known in _SCRAPE_COLLECTORS):
+        return
+    _SCRAPE_COLLECTORS.append(collector)
+    if not multiprocess_dir():
+        REGISTRY.register(collector)
+
+
 def render_latest() -> tuple[bytes, str]:
     """The exposition text of every process of this machine (or of this one)."""
     if multiprocess_dir():
         registry = CollectorRegistry()
         prom_multiprocess.MultiProcessCollector(registry)
+        for collector in _SCRAPE_COLLECTORS:
+            registry.register(collector)
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 

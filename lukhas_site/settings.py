@@ -840,3 +840,56 @@ AUDITS_RAW_OUTPUT_CHARS = env_int("LUKHAS_AUDITS_RAW_OUTPUT_CHARS", 65_536)
 AUDITS_NIGHTLY_AT = _coordination_times("LUKHAS_AUDITS_NIGHTLY_AT", ["02:30"])[0]
 if AUDITS_RAW_OUTPUT_CHARS < 1024:
     raise ImproperlyConfigured("LUKHAS_AUDITS_RAW_OUTPUT_CHARS must be at least 1024")
+# --- Soak (core) ---
+# RC soak runs, the sentinel and GA gates (soak/, docs/soak.md).
+
+# The GA gates file (its sha256 is stored with every evaluation).
+SOAK_GATES_FILE = env_str("LUKHAS_SOAK_GATES_FILE", str(BASE_DIR / "configs/soak/ga_gates.yaml"))
+# A running soak takes a snapshot (every gate evaluated) this often.
+SOAK_SNAPSHOT_SECONDS = env_float("LUKHAS_SOAK_SNAPSHOT_SECONDS", 3600.0)
+# The sentinel's beat: the embedded source's scrape of the target at each one,
+# and a snapshot when one is due.
+SOAK_SAMPLE_SECONDS = env_float("LUKHAS_SOAK_SAMPLE_SECONDS", 60.0)
+# Where the sentinel writes docs/audits/health/<date>/latest.{json,md}.
+SOAK_ARTIFACTS_DIR = Path(env_str("LUKHAS_SOAK_ARTIFACTS_DIR", str(VAR_DIR / "soak"))).resolve()
+# Where the health gates read reports (the audits app's artifacts directory).
+SOAK_HEALTH_DIR = env_str("LUKHAS_AUDITS_ARTIFACTS_DIR", str(VAR_DIR / "audits"))
+# Prometheus' HTTP API: PromQL gates and ALERTS; empty = the embedded source.
+SOAK_PROMETHEUS_URL = env_str("LUKHAS_PROMETHEUS_URL").rstrip("/")
+SOAK_GRAFANA_URL = env_str("LUKHAS_GRAFANA_URL").rstrip("/")
+# The signed outgoing webhook of soak events (run failed, finished, aborted).
+SOAK_WEBHOOK_URL = env_str("LUKHAS_SOAK_WEBHOOK_URL")
+SOAK_WEBHOOK_SECRET = env_str("LUKHAS_SOAK_WEBHOOK_SECRET")
+# Releases besides the active ones that keep their series on /metrics.
+SOAK_METRICS_RELEASES = env_int("LUKHAS_SOAK_METRICS_RELEASES", 5)
+if SOAK_SNAPSHOT_SECONDS <= 0 or SOAK_SAMPLE_SECONDS <= 0:
+    raise ImproperlyConfigured(
+        "LUKHAS_SOAK_SNAPSHOT_SECONDS and LUKHAS_SOAK_SAMPLE_SECONDS must be positive"
+    )
+if SOAK_WEBHOOK_URL and not SOAK_WEBHOOK_SECRET:
+    raise ImproperlyConfigured("LUKHAS_SOAK_WEBHOOK_URL needs LUKHAS_SOAK_WEBHOOK_SECRET to sign")
+CELERY_BEAT_SCHEDULE["soak-sentinel"] = {
+    "task": "soak.sentinel",
+    "schedule": SOAK_SAMPLE_SECONDS,
+    "options": {"expires": max(5.0, SOAK_SAMPLE_SECONDS)},
+}
+# --- Soak (sources) ---
+# The metrics and probe sources of the GA gates (docs/soak-sources.md). The
+# Prometheus URL itself is LUKHAS_PROMETHEUS_URL (SOAK_PROMETHEUS_URL, soak core).
+
+# How long one PromQL query, one /metrics scrape or one probe operation may take.
+SOAK_PROMETHEUS_TIMEOUT = env_float("LUKHAS_PROMETHEUS_TIMEOUT", 10.0)
+SOAK_SCRAPE_TIMEOUT = env_float("LUKHAS_SOAK_SCRAPE_TIMEOUT", 10.0)
+SOAK_PROBE_TIMEOUT = env_float("LUKHAS_SOAK_PROBE_TIMEOUT", 30.0)
+# This site as the sentinel reaches it (a soak run without target URL soaks it):
+# loopback, not LUKHAS_BASE_URL, whose proxy may refuse /metrics.
+SOAK_SELF_URL = env_str("LUKHAS_SOAK_SELF_URL", "http://127.0.0.1:8000").rstrip("/")
+# The bearer token for the target's /metrics; this site's own token by default.
+SOAK_METRICS_TOKEN = env_str("LUKHAS_SOAK_METRICS_TOKEN") or METRICS_TOKEN
+# The probes' API key on a target that is not this site (this site: minted, var/).
+SOAK_PROBE_API_KEY = env_str("LUKHAS_SOAK_PROBE_API_KEY")
+if min(SOAK_PROMETHEUS_TIMEOUT, SOAK_SCRAPE_TIMEOUT, SOAK_PROBE_TIMEOUT) <= 0:
+    raise ImproperlyConfigured(
+        "LUKHAS_PROMETHEUS_TIMEOUT, LUKHAS_SOAK_SCRAPE_TIMEOUT and LUKHAS_SOAK_PROBE_TIMEOUT "
+        "must be positive"
+    )

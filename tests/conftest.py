@@ -147,3 +147,6 @@ from tests.guardian.kit import api_key_headers, guardian_redis_prefix, mint_key 
 
 # A live site (uvicorn subprocess on the test database) for any app's e2e tests.
 from tests.live import live_site  # noqa: E402, F401
+
+# Debian's Prometheus on a free port (soak sources; the ops pack reuses it).
+from tests.prometheus import prometheus_bin, prometheus_server  # noqa: E402, F401

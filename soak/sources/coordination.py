@@ -1,0 +1,78 @@
+"""The ``coordination`` source: the release's own work items, read directly.
+
+The value is the number of tasks matching the gate's ``tasks`` filter whose
+status is one of ``statuses`` (``done`` when none is given). With
+``reopened_fails``, a task that went done → another status (coordination's
+"reopen": a TaskEvent on ``status`` from ``done``) since the window's start
+is a failure of the gate whatever the count ("≥ 2 done, none reopened"):
+the measurement carries a ``veto`` (soak.evaluation) naming the tasks.
+No task matching the filter is no data, never a pass.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from coordination.models import Task, TaskEvent, TaskStatus
+from soak.gates import GateSpec, TaskFilter
+from soak.sources.base import MeasureContext, Measurement, SourceError
+
+
+def describe(task_filter: TaskFilter) -> str:
+    parts = []
+    if task_filter.keys:
+        parts.append(f"keys in {', '.join(task_filter.keys)}")
+    if task_filter.track:
+        parts.append(f"track {task_filter.track!r}")
+    if task_filter.text:
+        parts.append(f"title contains {task_filter.text!r}")
+    return " and ".join(parts) or "every task"
+
+
+def matching_tasks(task_filter: TaskFilter) -> QuerySet[Task]:
+    if task_filter.label:
+        raise SourceError("coordination tasks have no labels; filter by keys, track or text")
+    tasks = Task.objects.all()
+    if task_filter.keys:
+        tasks = tasks.filter(key__in=task_filter.keys)
+    if task_filter.track:
+        tasks = tasks.filter(track__name__iexact=task_filter.track)
+    if task_filter.text:
+        tasks = tasks.filter(title__icontains=task_filter.text)
+    return tasks.order_by("key")
+
+
+def measure(gate: GateSpec, ctx: MeasureContext) -> Measurement:
+    task_filter = gate.tasks or TaskFilter()
+    statuses = gate.statuses or [TaskStatus.DONE.value]
+    unknown = [s for s in statuses if s not in TaskStatus.values]
+    if unknown:
+        raise SourceError(
+            f"unknown task status(es) {', '.join(unknown)}; use {', '.join(TaskStatus.values)}"
+        )
+    query = f"tasks where {describe(task_filter)}, status in {', '.join(statuses)}"
+    tasks = list(matching_tasks(task_filter).values("pk", "key", "status"))
+    reopened: set[int] = set()
+    if gate.reopened_fails and tasks:
+        query += f", not reopened since {ctx.window_start:%Y-%m-%dT%H:%M:%SZ}"
+        reopened = set(
+            TaskEvent.objects.filter(
+                Q(from_value=TaskStatus.DONE.value) & ~Q(to_value=TaskStatus.DONE.value),
+                task_id__in=[t["pk"] for t in tasks],
+                field="status",
+                created_at__gte=ctx.window_start,
+                created_at__lte=ctx.now,
+            ).values_list("task_id", flat=True)
+        )
+    tied = [
+        {"key": t["key"], "status": t["status"], "reopened": t["pk"] in reopened} for t in tasks
+    ]
+    if not tasks:
+        return Measurement(None, query, "no task matches the filter", {"tasks": []})
+    counted = [t for t in tied if t["status"] in statuses]
+    message = f"{len(counted)} of {len(tied)} tied task(s) in {', '.join(statuses)}"
+    detail: dict[str, object] = {"tasks": tied}
+    if reopened:
+        keys = ", ".join(t["key"] for t in tied if t["reopened"])
+        detail["veto"] = f"reopened after done (a regression): {keys}"
+    return Measurement(float(len(counted)), query, message, detail)
