@@ -893,3 +893,13 @@ if min(SOAK_PROMETHEUS_TIMEOUT, SOAK_SCRAPE_TIMEOUT, SOAK_PROBE_TIMEOUT) <= 0:
         "LUKHAS_PROMETHEUS_TIMEOUT, LUKHAS_SOAK_SCRAPE_TIMEOUT and LUKHAS_SOAK_PROBE_TIMEOUT "
         "must be positive"
     )
+# --- Soak (load) ---
+# The synthetic load of soaks, Locust as its own process (soak/load/, docs/soak-load.md).
+
+# The load profile `make soak-load` and the soak runs use.
+SOAK_LOAD_PROFILE = env_str(
+    "LUKHAS_SOAK_LOAD_PROFILE", str(BASE_DIR / "configs/soak/load_profile.yaml")
+)
+# The load's API key on a target that is not this site (this site: the `soak`
+# tenant's `soak-load` key, minted into var/soak-load-key, 0600).
+SOAK_LOAD_API_KEY = env_str("LUKHAS_SOAK_LOAD_API_KEY")
