@@ -167,3 +167,10 @@ rc-soak-start: install
 	$(PY) manage.py rc_soak_start $(RELEASE) --hours $(or $(HOURS),48) $(if $(TARGET),--target $(TARGET))
 rc-soak-snapshot: install
 	$(PY) manage.py rc_soak_snapshot $(RELEASE)
+
+# Synthetic load (docs/soak-load.md): Locust, headless, its own process, the `soak`
+# tenant's key; prints per-request percentiles. PROFILE=file overrides the profile.
+.PHONY: soak-load
+soak-load: migrate
+	$(PY) manage.py soak_load $(if $(TARGET),--target $(TARGET)) $(if $(DURATION),--duration $(DURATION)) \
+		$(if $(RPS),--rps $(RPS)) $(if $(PROFILE),--profile $(PROFILE))

@@ -903,3 +903,7 @@ SOAK_LOAD_PROFILE = env_str(
 # The load's API key on a target that is not this site (this site: the `soak`
 # tenant's `soak-load` key, minted into var/soak-load-key, 0600).
 SOAK_LOAD_API_KEY = env_str("LUKHAS_SOAK_LOAD_API_KEY")
+# Whether a soak run starts the load (off in the test suite's defaults, so the
+# soak tests that start runs do not each start Locust; tests/soak/test_load.py
+# turns it on). `make soak-load` runs regardless.
+SOAK_LOAD_ENABLED = env_bool("LUKHAS_SOAK_LOAD_ENABLED", True)

@@ -11,6 +11,7 @@ may read a little above the exact ``max``.
 from __future__ import annotations
 
 import csv
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -102,4 +103,54 @@ def results_for(prefix: str | Path) -> dict[str, Any]:
         "complete": parsed["aggregated"] is not None,
         **parsed,
         "failures": parse_failures(prefix + FAILURES_SUFFIX),
+    }
+
+
+HISTORY_SUFFIX = "_stats_history.csv"
+
+
+def _timestamp(raw: str | None) -> float | None:
+    if not raw:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        pass
+    try:
+        return datetime.fromisoformat(raw.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def interval_since(prefix: str | Path, since: float) -> dict[str, Any] | None:
+    """Requests and failures made after ``since`` (unix time), from Locust's stats history.
+
+    Locust appends the aggregate's running totals to ``PREFIX_stats_history.csv``
+    about once a second; the totals at ``since`` are those of the last row
+    at or before it (0 when the load started after it). None without history.
+    """
+    path = Path(str(prefix) + HISTORY_SUFFIX)
+    if not path.exists():
+        return None
+    rows: list[tuple[float, int, int]] = []
+    with path.open(newline="") as fh:
+        for row in csv.DictReader(fh):
+            if (row.get("Name") or "").strip() != "Aggregated":
+                continue
+            at = _timestamp(row.get("Timestamp"))
+            count = _value(row.get("Total Request Count"), integer=True)
+            failures = _value(row.get("Total Failure Count"), integer=True)
+            if at is None or count is None or failures is None:
+                continue
+            rows.append((at, int(count), int(failures)))
+    if not rows:
+        return None
+    before = [r for r in rows if r[0] <= since]
+    base_count, base_failures = (before[-1][1], before[-1][2]) if before else (0, 0)
+    last_at, count, failures = rows[-1]
+    return {
+        "since": since,
+        "until": last_at,
+        "count": count - base_count,
+        "failures": failures - base_failures,
     }

@@ -4,11 +4,10 @@
 beat's round over the running soaks;
 ``artifacts``: the day's health artifact; ``notify``: the signed webhook;
 ``scrapes`` (soak-sources): the embedded source's scrapes, called by the sentinel;
-``load`` (soak-load): the synthetic load (Locust) started, stopped and read.
+and, from ``soak.load`` (soak-load), the synthetic load (Locust) started, stopped and read.
 """
 
-from soak.services.artifacts import health_artifact_write, health_report
-from soak.services.load import (
+from soak.load import (
     LoadProcess,
     load_profile_read,
     load_results,
@@ -17,6 +16,7 @@ from soak.services.load import (
     load_wait,
     soak_api_key_ensure,
 )
+from soak.services.artifacts import health_artifact_write, health_report
 from soak.services.notify import (
     SIGNATURE_HEADER,
     notification_body,

@@ -66,6 +66,7 @@ def private_var(settings, tmp_path):
     settings.VAR_DIR = tmp_path / "var"
     settings.VAR_DIR.mkdir()
     settings.SOAK_LOAD_API_KEY = ""
+    settings.SOAK_LOAD_ENABLED = True
 
 
 @pytest.fixture(autouse=True)
@@ -189,6 +190,42 @@ def test_it_prints_the_results_table_from_the_command(site, tmp_path, capsys):
     models = next(line.split() for line in lines if line.startswith("models"))
     assert int(models[1]) >= 3 and models[2] == "0"
     assert "complete" in lines[-1]
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_it_loads_a_soak_run_and_records_its_percentiles_in_a_snapshot(
+    site, tmp_path, settings, gates_file
+):
+    settings.SOAK_ARTIFACTS_DIR = tmp_path / "artifacts"
+    settings.SOAK_LOAD_PROFILE = str(tmp_path / "profile.yaml")
+    Path(settings.SOAK_LOAD_PROFILE).write_text(
+        "rps: 5\nusers: 2\nspawn_rate: 2\nmix: {chat: 1, embeddings: 1, models: 1}\n"
+    )
+    run = services.soak_start(release="v0.9.0-rc", target_url=site.base, planned_hours=1)
+    assert run.load_pid and run.load_dir == str(settings.VAR_DIR / "soak-load" / f"run-{run.pk}")
+    assert run.load_profile["duration_seconds"] == 2 * 3600  # the run's deadline, not 60 s
+    assert runner.is_running(run.load_pid)
+    stats = Path(run.load_dir) / "locust_stats.csv"
+    deadline = time.monotonic() + 20
+    while not stats.exists() or "chat" not in stats.read_text():
+        assert time.monotonic() < deadline, Path(run.load_dir, "locust.log").read_text()
+        time.sleep(0.5)
+    time.sleep(4)
+
+    snapshot = services.snapshot_take(run=run, scrape=False)
+    load = snapshot.load_results
+    assert load["running"] is True and load["complete"] is False  # a soak's load goes on
+    assert load["aggregated"]["count"] >= 10 and load["aggregated"]["failures"] == 0
+    assert load["aggregated"]["p95"] > 0
+    assert set(load["requests"]) == {"chat", "embeddings", "models"}
+    assert load["interval"]["count"] >= 0
+
+    services.soak_abort(run=run, by=None, reason="test over")
+    settings.SOAK_LOAD_ENABLED = False
+    assert services.load_start(run=run) is None  # disabled: a run starts no load
+    assert services.load_wait(services.LoadProcess.from_dir(run.load_dir), timeout=20)
+    assert not runner.is_running(run.load_pid)
 
 
 # --- the key ---------------------------------------------------------------------------

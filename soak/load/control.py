@@ -1,4 +1,9 @@
-"""The synthetic load of a soak, as the sentinel and ``manage.py soak_load`` run it.
+"""The synthetic load of a soak, as soak runs and ``manage.py soak_load`` run it.
+
+It lives in ``soak.load`` (re-exported by ``soak.load`` and ``soak.services``)
+because soak.services.runs resolves ``soak.load.load_start`` / ``load_stop`` /
+``load_results`` by dotted path, and the soak package's modules import one
+another one way (the ``acyclic`` contract): ``soak.services`` -> ``soak.load``.
 
 ``soak_api_key_ensure`` mints (or re-uses, or rotates) the ``soak`` tenant's
 load key: the probes' tenant (soak.sources.probe), a key of its own named
@@ -10,9 +15,11 @@ stop it and read its CSV. See docs/soak-load.md.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +31,16 @@ from guardian import services as guardian_services
 from guardian.models import APIKey
 from lukhas_site.errors import InvalidRequest
 from soak.load import runner
-from soak.load.profile import LoadProfile, ProfileError, load_profile
+from soak.load.profile import (
+    MAX_DURATION_SECONDS,
+    LoadProfile,
+    ProfileError,
+    load_profile,
+    parse_profile,
+)
+from soak.load.results import interval_since
 from soak.load.runner import LoadProcess
+from soak.models import SoakRun
 from soak.sources.probe import PROBE_TENANT
 
 LOAD_TENANT = PROBE_TENANT  # "soak": the probes and the load are one tenant
@@ -37,6 +52,7 @@ LOAD_SCOPES = (
     "indexes:read",
     "indexes:write",
 )
+log = logging.getLogger(__name__)
 MAX_LIMIT = 2_000_000_000  # PositiveIntegerField
 _LABEL = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -146,25 +162,63 @@ def load_profile_read(path: str | Path | None = None) -> LoadProfile:
         raise InvalidRequest(str(exc)) from None
 
 
+def _soak_profile(run: SoakRun) -> LoadProfile:
+    """The profile a soak run loads with: the file's (recorded on the run), for the soak's length.
+
+    A soak's load lasts its planned hours twice over (its deadline, as gaps
+    extend a soak), capped at the profile's week; the run's end stops it sooner.
+    """
+    try:
+        profile = (
+            parse_profile(_as_profile_data(run.load_profile), source=f"soak run #{run.pk}")
+            if run.load_profile
+            else load_profile_read()
+        )
+    except ProfileError as exc:
+        raise InvalidRequest(str(exc)) from None
+    hours = max(1, int(run.planned_hours or 1)) * 2 * 3600
+    return profile.with_overrides(duration_seconds=min(hours, MAX_DURATION_SECONDS))
+
+
+def _as_profile_data(data: dict[str, Any]) -> dict[str, Any]:
+    data = dict(data)
+    if "duration_seconds" in data:
+        data["duration"] = data.pop("duration_seconds")
+    return data
+
+
 def load_start(
     *,
+    run: SoakRun | None = None,
     target_url: str | None = None,
     profile: LoadProfile | None = None,
     out_dir: str | Path | None = None,
-    run_label: str = "soak-load",
-) -> LoadProcess:
+    run_label: str | None = None,
+) -> LoadProcess | None:
     """Start the load against ``target_url`` (this site on loopback by default); returns at once.
 
-    ``out_dir`` (default ``var/soak-load/<run_label>``) receives Locust's
-    CSV, its log, the profile and ``load.json`` (the pid, for a later
-    ``load_stop``). Locust stops by itself after the profile's duration.
+    ``run``: a soak run's load (its target, ``var/soak-load/run-<pk>``, the
+    release as label, its planned hours); its ``load_profile``, ``load_pid``
+    and ``load_dir`` are recorded. ``out_dir`` (default
+    ``var/soak-load/<run_label>``) receives Locust's CSV, its log, the
+    profile and ``load.json`` (the pid, for a later ``load_stop``). Locust
+    stops by itself after the profile's duration. None (nothing started) for
+    a run when LUKHAS_SOAK_LOAD_ENABLED is off.
     """
+    if run is not None and not settings.SOAK_LOAD_ENABLED:
+        log.info("soak run %s: synthetic load disabled (LUKHAS_SOAK_LOAD_ENABLED)", run.pk)
+        return None
+    if run is not None:
+        profile = profile or _soak_profile(run)
+        target_url = target_url or run.target_url
+        run_label = run_label or f"{run.release.name}-run-{run.pk}"
+        out_dir = out_dir or settings.VAR_DIR / "soak-load" / f"run-{run.pk}"
     profile = profile or load_profile_read()
-    label = _LABEL.sub("-", run_label).strip("-") or "soak-load"
+    label = _LABEL.sub("-", run_label or "soak-load").strip("-") or "soak-load"
     out = Path(out_dir) if out_dir else settings.VAR_DIR / "soak-load" / label
     api_key = soak_api_key_ensure(requests_per_minute=required_rpm(profile))
     try:
-        return runner.start(
+        process = runner.start(
             target_url=target_url or settings.SOAK_SELF_URL,
             profile=profile,
             out_dir=out,
@@ -173,32 +227,63 @@ def load_start(
         )
     except runner.LoadError as exc:
         raise InvalidRequest(str(exc)) from None
+    if run is not None:
+        run.load_profile = profile.as_dict()
+        run.load_pid = process.pid
+        run.load_dir = process.out_dir
+        run.save(update_fields=["load_profile", "load_pid", "load_dir", "updated_at"])
+    return process
 
 
-def load_stop(*, run: LoadProcess | int | str | Path) -> bool:
-    """Stop a load run (a LoadProcess, its pid or its out_dir); True if this call stopped it."""
-    if isinstance(run, LoadProcess):
-        pid = run.pid
-    elif isinstance(run, int):
-        pid = run
-    else:
-        pid = LoadProcess.from_dir(run).pid
+def _process_of(run: SoakRun | LoadProcess | int | str | Path) -> LoadProcess | int:
+    if isinstance(run, LoadProcess | int):
+        return run
+    if isinstance(run, SoakRun):
+        if run.load_dir:
+            return LoadProcess.from_dir(run.load_dir)
+        if run.load_pid:
+            return run.load_pid
+        raise InvalidRequest(f"soak run #{run.pk} has no synthetic load")
+    return LoadProcess.from_dir(run)
+
+
+def load_stop(*, run: SoakRun | LoadProcess | int | str | Path) -> bool:
+    """Stop a load (a soak run's, a LoadProcess, its pid or its out dir); True if this call did."""
     try:
-        return runner.stop(pid)
+        process = _process_of(run)
+        return runner.stop(process.pid if isinstance(process, LoadProcess) else process)
     except runner.LoadError as exc:
         raise InvalidRequest(str(exc)) from None
 
 
-def load_results(out_dir: str | Path | LoadProcess) -> dict[str, Any]:
+def load_results(
+    out_dir: str | Path | LoadProcess | None = None,
+    *,
+    run: SoakRun | None = None,
+    since: datetime | None = None,
+) -> dict[str, Any]:
     """Per request name and aggregated: count, failures, p50/p90/p95/p99/max (ms), rps.
 
+    The figures are Locust's, cumulative since the load started; with
+    ``since``, ``interval`` adds the requests and failures made after it (from
+    Locust's stats history; None when the history does not reach back).
     Unknown figures are None; ``complete`` is False while Locust still runs
     or when it never wrote its stats.
     """
+    target = _process_of(run) if run is not None else out_dir
+    if target is None:
+        raise InvalidRequest("load_results needs an out dir or a soak run")
+    if isinstance(target, int):
+        raise InvalidRequest(f"soak run #{run.pk} has no load directory to read")
     try:
-        return runner.results(out_dir)
+        results = runner.results(target)
     except runner.LoadError as exc:
         raise InvalidRequest(str(exc)) from None
+    if since is not None:
+        prefix = target.csv_prefix if isinstance(target, LoadProcess) else None
+        prefix = prefix or LoadProcess.from_dir(target).csv_prefix
+        results["interval"] = interval_since(prefix, since.timestamp())
+    return results
 
 
 def load_wait(run: LoadProcess, *, timeout: float | None = None) -> bool:
