@@ -17,6 +17,7 @@ end of the stream (``data: [DONE]``), not to its first byte.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import time
@@ -24,8 +25,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import gevent
 from gevent.lock import Semaphore
 from locust import HttpUser, constant_throughput, events, task
+from locust.stats import PERCENTILES_TO_REPORT, StatsCSV
 
 PROFILE = json.loads(Path(os.environ["LUKHAS_SOAK_LOAD_PROFILE_FILE"]).read_text())
 API_KEY = Path(os.environ["LUKHAS_SOAK_LOAD_KEY_FILE"]).read_text().strip()
@@ -43,18 +46,24 @@ MAX_REQUESTS = int(PROFILE["max_requests"])
 _setup_lock = Semaphore()
 _setup_done = False
 _sent = 0
+_quitting = False
 _environment = None  # Locust's Environment, from the init event
 
 
 @events.request.add_listener
 def _bound(**_: object) -> None:
-    """The profile's max_requests: the run ends once that many were made."""
-    global _sent
+    """The profile's max_requests: the run ends once that many were made.
+
+    The quit runs in a greenlet of its own: this listener runs in a user's
+    greenlet, which quitting kills, and a quit killed half-way ends nothing.
+    """
+    global _sent, _quitting
     _sent += 1
-    if MAX_REQUESTS and _sent >= MAX_REQUESTS:
+    if MAX_REQUESTS and _sent >= MAX_REQUESTS and not _quitting:
         runner = _environment.runner if _environment is not None else None
         if runner is not None:
-            runner.quit()
+            _quitting = True
+            gevent.spawn(runner.quit)
 
 
 def _weighted(kind: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
@@ -185,3 +194,23 @@ class SoakUser(HttpUser):
 def _keep_environment(environment: Any, **_: object) -> None:
     global _environment
     _environment = environment
+
+
+@events.quitting.add_listener
+def _final_stats(environment: Any, **_: object) -> None:
+    """Write ``PREFIX_final_stats.csv`` / ``_final_failures.csv`` as the run ends.
+
+    Locust rewrites ``PREFIX_stats.csv`` once a second and not at its end, so
+    the last second's requests would be missing from it; the results reader
+    prefers these final files when they exist.
+    """
+    prefix = getattr(environment.parsed_options, "csv_prefix", None)
+    if not prefix:
+        return
+    writer = StatsCSV(environment, PERCENTILES_TO_REPORT)
+    for suffix, write in (("_final_stats.csv", writer.requests_csv),
+                          ("_final_failures.csv", writer.failures_csv)):  # fmt: skip
+        scratch = f"{prefix}{suffix}.tmp"
+        with open(scratch, "w", newline="") as fh:
+            write(csv.writer(fh))
+        os.replace(scratch, prefix + suffix)  # a reader sees no half-written file

@@ -17,6 +17,9 @@ from typing import Any
 
 STATS_SUFFIX = "_stats.csv"
 FAILURES_SUFFIX = "_failures.csv"
+# Written by the locustfile as Locust quits: the run's last second included.
+FINAL_STATS_SUFFIX = "_final_stats.csv"
+FINAL_FAILURES_SUFFIX = "_final_failures.csv"
 # Our key -> Locust's column (response times in milliseconds).
 COLUMNS = {
     "count": "Request Count",
@@ -91,18 +94,24 @@ def parse_failures(failures_csv: str | Path) -> list[dict[str, Any]]:
 def results_for(prefix: str | Path) -> dict[str, Any]:
     """The stats and failures of the run that wrote ``--csv PREFIX``; empty if none yet.
 
-    ``complete`` is False when there is no stats file (the run never wrote
-    one: not started, killed before its first write): its figures are null.
+    The final files (written as Locust quits) win over the running ones;
+    ``final`` says which were read. ``complete`` is False when there is no
+    stats file (the run never wrote one: not started, killed before its first
+    write): its figures are null.
     """
     prefix = str(prefix)
-    stats = Path(prefix + STATS_SUFFIX)
+    final = Path(prefix + FINAL_STATS_SUFFIX).exists()
+    stats = Path(prefix + (FINAL_STATS_SUFFIX if final else STATS_SUFFIX))
     if not stats.exists():
-        return {"complete": False, "requests": {}, "aggregated": None, "failures": []}
+        return {"complete": False, "final": False, "requests": {}, "aggregated": None,
+                "failures": []}  # fmt: skip
     parsed = parse_stats(stats)
+    failures = prefix + (FINAL_FAILURES_SUFFIX if final else FAILURES_SUFFIX)
     return {
         "complete": parsed["aggregated"] is not None,
+        "final": final,
         **parsed,
-        "failures": parse_failures(prefix + FAILURES_SUFFIX),
+        "failures": parse_failures(failures),
     }
 
 

@@ -105,7 +105,7 @@ def start(
     _write_private(key_file, api_key)
     profile_file.write_text(profile.to_json())
     csv_prefix = str(out / "locust")
-    for stale in out.glob("locust_*.csv"):
+    for stale in [*out.glob("locust_*.csv"), *out.glob("locust_*.csv.tmp")]:
         stale.unlink()
     log_path = out / "locust.log"
     env = {

@@ -124,6 +124,7 @@ def test_it_runs_a_bounded_mixed_load_and_records_real_percentiles(site, tmp_pat
     assert 15 <= elapsed < 45
     results = services.load_results(run)
     assert results["complete"] is True and results["running"] is False
+    assert results["final"] is True  # the stats Locust had as it quit, its last second included
     assert plaintext not in Path(run.log_path).read_text()
 
     agg = results["aggregated"]
@@ -168,6 +169,7 @@ def test_it_stops_a_long_run_early_and_counts_its_failures(site, tmp_path, setti
     results = services.load_results(run)
     agg = results["aggregated"]
     assert results["complete"] is True
+    assert results["final"] is True  # SIGTERM: Locust quit cleanly and wrote its last figures
     assert agg["count"] >= 5 and agg["failures"] == agg["count"]
     assert {f["name"] for f in results["failures"]} <= {"models", "embeddings"}
     assert all("401" in f["error"] for f in results["failures"]), results["failures"]
@@ -176,20 +178,22 @@ def test_it_stops_a_long_run_early_and_counts_its_failures(site, tmp_path, setti
 
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
-def test_it_prints_the_results_table_from_the_command(site, tmp_path, capsys):
+def test_it_prints_the_results_table_and_ends_at_max_requests(site, tmp_path, capsys):
     profile = tmp_path / "profile.yaml"
-    profile.write_text("rps: 4\nusers: 2\nspawn_rate: 2\nmix: {models: 1}\n")
+    profile.write_text("rps: 4\nusers: 2\nspawn_rate: 2\nmax_requests: 6\nmix: {models: 1}\n")
+    started = time.monotonic()
     call_command(
-        "soak_load", "--target", site.base, "--profile", str(profile), "--duration", "3s",
+        "soak_load", "--target", site.base, "--profile", str(profile), "--duration", "60s",
         "--out-dir", str(tmp_path / "cmd"),
     )  # fmt: skip
-    out = capsys.readouterr().out
-    lines = out.splitlines()
+    assert time.monotonic() - started < 20  # ended by its count, not its 60 s
+    lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["request", "count", "failures", "p50", "p90", "p95", "p99",
                                 "max", "rps"]  # fmt: skip
     models = next(line.split() for line in lines if line.startswith("models"))
-    assert int(models[1]) >= 3 and models[2] == "0"
-    assert "complete" in lines[-1]
+    # The 6th request quits the runner; a request already in flight may still land.
+    assert 6 <= int(models[1]) <= 8 and models[2] == "0"
+    assert models[3] != "unknown" and "complete" in lines[-1]
 
 
 @pytest.mark.e2e
@@ -332,4 +336,6 @@ def test_it_keeps_unknown_figures_null(tmp_path):
     assert parsed["aggregated"]["count"] == 10
     assert services.load_results is not None
     missing = runner.results_for(tmp_path / "nothing")
-    assert missing == {"complete": False, "requests": {}, "aggregated": None, "failures": []}
+    assert missing == {
+        "complete": False, "final": False, "requests": {}, "aggregated": None, "failures": [],
+    }  # fmt: skip
