@@ -158,6 +158,7 @@ health-audit: migrate
 		> $(LUKHAS_VAR_DIR)/health-audit-worker.log 2>&1 & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
 	$(PY) manage.py health_audit --wait --queue $(HEALTH_AUDIT_QUEUE) $(HEALTH_AUDIT_ARGS)
+
 # RC soak (docs/soak.md): start a soak of RELEASE (the sentinel on beat takes
 # the snapshots), or take one now. TARGET=URL soaks another site.
 .PHONY: rc-soak-start rc-soak-snapshot
@@ -172,3 +173,9 @@ rc-soak-snapshot: install
 promote-rc: install
 	@test -n "$(RELEASE)" || { echo "usage: make promote-rc RELEASE=v0.9.0-rc [APPROVE='reason'] [TAG=1]"; exit 2; }
 	$(PY) manage.py promote_rc $(RELEASE) --wait $(if $(APPROVE),--approve-inconclusive "$(APPROVE)") $(if $(TAG),--tag)
+# Synthetic load (docs/soak-load.md): Locust, headless, its own process, the `soak`
+# tenant's key; prints per-request percentiles. PROFILE=file overrides the profile.
+.PHONY: soak-load
+soak-load: migrate
+	$(PY) manage.py soak_load $(if $(TARGET),--target $(TARGET)) $(if $(DURATION),--duration $(DURATION)) \
+		$(if $(RPS),--rps $(RPS)) $(if $(PROFILE),--profile $(PROFILE))

@@ -904,3 +904,18 @@ RELEASE_TAG_DRY_RUN = env_bool("LUKHAS_RELEASE_TAG_DRY_RUN", True)
 # and how often it looks.
 SOAK_APPROVAL_TIMEOUT_SECONDS = env_float("LUKHAS_SOAK_APPROVAL_TIMEOUT_SECONDS", 2 * 86_400.0)
 SOAK_APPROVAL_POLL_SECONDS = env_float("LUKHAS_SOAK_APPROVAL_POLL_SECONDS", 15.0)
+
+# --- Soak (load) ---
+# The synthetic load of soaks, Locust as its own process (soak/load/, docs/soak-load.md).
+
+# The load profile `make soak-load` and the soak runs use.
+SOAK_LOAD_PROFILE = env_str(
+    "LUKHAS_SOAK_LOAD_PROFILE", str(BASE_DIR / "configs/soak/load_profile.yaml")
+)
+# The load's API key on a target that is not this site (this site: the `soak`
+# tenant's `soak-load` key, minted into var/soak-load-key, 0600).
+SOAK_LOAD_API_KEY = env_str("LUKHAS_SOAK_LOAD_API_KEY")
+# Whether a soak run starts the load (off in the test suite's defaults, so the
+# soak tests that start runs do not each start Locust; tests/soak/test_load.py
+# turns it on). `make soak-load` runs regardless.
+SOAK_LOAD_ENABLED = env_bool("LUKHAS_SOAK_LOAD_ENABLED", True)
