@@ -919,3 +919,8 @@ SOAK_LOAD_API_KEY = env_str("LUKHAS_SOAK_LOAD_API_KEY")
 # soak tests that start runs do not each start Locust; tests/soak/test_load.py
 # turns it on). `make soak-load` runs regardless.
 SOAK_LOAD_ENABLED = env_bool("LUKHAS_SOAK_LOAD_ENABLED", True)
+# A soak's load quits once the sentinel has not renewed its lease for this long
+# (a stopped beat or worker, a stopped `make run`): default 5 sentinel beats, at least 5 min.
+SOAK_LOAD_LEASE_SECONDS = env_float(
+    "LUKHAS_SOAK_LOAD_LEASE_SECONDS", max(300.0, 5 * SOAK_SAMPLE_SECONDS)
+)

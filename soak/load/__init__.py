@@ -4,9 +4,8 @@
 - ``results``: Locust's CSV stats read into percentiles per request name, pure;
 - ``runner``: the ``locust --headless`` subprocess started, stopped, waited for;
 - ``control``: the ``soak`` tenant's key and the load as soak runs and the
-  ``soak_load`` command start, stop and read it (re-exported here: soak runs
-  resolve ``soak.load.load_start`` / ``load_stop`` / ``load_results`` by
-  dotted path, and ``soak.services`` re-exports them too);
+  ``soak_load`` command start, stop and read it (re-exported here and by
+  ``soak.services``);
 - ``locustfile``: what each simulated user does. Locust loads it by path, in
   its own process; nothing imports it (gevent patches the interpreter).
 """
@@ -15,6 +14,7 @@ from soak.load.control import (
     LOAD_KEY_NAME,
     LOAD_TENANT,
     LoadProcess,
+    load_lease_renew,
     load_profile_read,
     load_results,
     load_start,
@@ -27,6 +27,7 @@ __all__ = [
     "LOAD_KEY_NAME",
     "LOAD_TENANT",
     "LoadProcess",
+    "load_lease_renew",
     "load_profile_read",
     "load_results",
     "load_start",

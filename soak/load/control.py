@@ -1,9 +1,8 @@
 """The synthetic load of a soak, as soak runs and ``manage.py soak_load`` run it.
 
 It lives in ``soak.load`` (re-exported by ``soak.load`` and ``soak.services``)
-because soak.services.runs resolves ``soak.load.load_start`` / ``load_stop`` /
-``load_results`` by dotted path, and the soak package's modules import one
-another one way (the ``acyclic`` contract): ``soak.services`` -> ``soak.load``.
+because the soak package's modules import one another one way (the
+``acyclic`` contract): ``soak.services`` -> ``soak.load``.
 
 ``soak_api_key_ensure`` mints (or re-uses, or rotates) the ``soak`` tenant's
 load key: the probes' tenant (soak.sources.probe), a key of its own named
@@ -224,6 +223,7 @@ def load_start(
             out_dir=out,
             run_label=label,
             api_key=api_key,
+            lease_seconds=settings.SOAK_LOAD_LEASE_SECONDS if run is not None else None,
         )
     except runner.LoadError as exc:
         raise InvalidRequest(str(exc)) from None
@@ -233,6 +233,11 @@ def load_start(
         run.load_dir = process.out_dir
         run.save(update_fields=["load_profile", "load_pid", "load_dir", "updated_at"])
     return process
+
+
+def load_lease_renew(*, run: SoakRun) -> bool:
+    """Renew the lease of ``run``'s load (each sentinel beat); False when it has none."""
+    return bool(run.load_dir) and runner.lease_renew(run.load_dir)
 
 
 def _process_of(run: SoakRun | LoadProcess | int | str | Path) -> LoadProcess | int:

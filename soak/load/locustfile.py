@@ -7,7 +7,9 @@ patches the interpreter it runs in). It reads:
 - ``LUKHAS_SOAK_LOAD_PROFILE_FILE``: the validated profile as JSON (mix
   weights, rps, models, request timeout, max_requests);
 - ``LUKHAS_SOAK_LOAD_KEY_FILE``: the ``soak`` tenant's API key (0600 file);
-  never logged, never on a command line.
+  never logged, never on a command line;
+- ``LUKHAS_SOAK_LOAD_LEASE_FILE`` / ``_SECONDS`` (a soak's load): quit once
+  the sentinel has not touched the lease file for that many seconds.
 
 Each kind of request is a task weighted by the profile's mix; each user is
 paced by ``constant_throughput(rps / users)``, so all users together make
@@ -42,6 +44,8 @@ INDEX_ITEMS = [
 MIX = PROFILE["mix"]
 TIMEOUT = float(PROFILE["request_timeout"])
 MAX_REQUESTS = int(PROFILE["max_requests"])
+LEASE_FILE = os.environ.get("LUKHAS_SOAK_LOAD_LEASE_FILE", "")
+LEASE_SECONDS = float(os.environ.get("LUKHAS_SOAK_LOAD_LEASE_SECONDS") or 0)
 
 _setup_lock = Semaphore()
 _setup_done = False
@@ -194,6 +198,24 @@ class SoakUser(HttpUser):
 def _keep_environment(environment: Any, **_: object) -> None:
     global _environment
     _environment = environment
+    if LEASE_FILE and LEASE_SECONDS > 0:
+        gevent.spawn(_watch_lease, environment)
+
+
+def _watch_lease(environment: Any) -> None:
+    """Quit when the lease is stale: the sentinel that renews it is gone."""
+    global _quitting
+    while True:
+        gevent.sleep(min(10.0, max(0.5, LEASE_SECONDS / 4)))
+        try:
+            age = time.time() - os.stat(LEASE_FILE).st_mtime
+        except OSError:
+            age = float("inf")
+        if age > LEASE_SECONDS and environment.runner is not None and not _quitting:
+            print(f"soak load: lease not renewed for {age:.0f} s; quitting", flush=True)
+            _quitting = True
+            environment.runner.quit()
+            return
 
 
 @events.quitting.add_listener

@@ -25,6 +25,9 @@ from soak.load.results import results_for
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 KEY_ENV = "LUKHAS_SOAK_LOAD_KEY_FILE"
+LEASE_FILE_ENV = "LUKHAS_SOAK_LOAD_LEASE_FILE"
+LEASE_SECONDS_ENV = "LUKHAS_SOAK_LOAD_LEASE_SECONDS"
+LEASE_FILE = "lease"
 PROFILE_ENV = "LUKHAS_SOAK_LOAD_PROFILE_FILE"
 LABEL_ENV = "LUKHAS_SOAK_LOAD_LABEL"
 STATE_FILE = "load.json"
@@ -95,9 +98,20 @@ def locust_command(*, target_url: str, profile: LoadProfile, csv_prefix: str) ->
 
 
 def start(
-    *, target_url: str, profile: LoadProfile, out_dir: str | Path, run_label: str, api_key: str
+    *,
+    target_url: str,
+    profile: LoadProfile,
+    out_dir: str | Path,
+    run_label: str,
+    api_key: str,
+    lease_seconds: float | None = None,
 ) -> LoadProcess:
-    """Start Locust in the background; returns at once."""
+    """Start Locust in the background; returns at once.
+
+    With ``lease_seconds``, Locust quits once ``<out_dir>/lease`` has not been
+    touched for that long (:func:`lease_renew`): a soak's load lasts days,
+    and must not outlive the sentinel that renews it (a stopped ``make run``).
+    """
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     key_file = out / "api-key"
@@ -108,11 +122,15 @@ def start(
     for stale in [*out.glob("locust_*.csv"), *out.glob("locust_*.csv.tmp")]:
         stale.unlink()
     log_path = out / "locust.log"
+    if lease_seconds:
+        (out / LEASE_FILE).touch()
     env = {
         **os.environ,
         KEY_ENV: str(key_file),
         PROFILE_ENV: str(profile_file),
         LABEL_ENV: run_label,
+        LEASE_FILE_ENV: str(out / LEASE_FILE) if lease_seconds else "",
+        LEASE_SECONDS_ENV: str(lease_seconds or ""),
         # Locust's own reading of LOCUST_* variables must not change our command.
         "PYTHONUNBUFFERED": "1",
     }
@@ -147,6 +165,15 @@ def start(
     )
     (out / STATE_FILE).write_text(json.dumps(run.as_dict(), indent=2))
     return run
+
+
+def lease_renew(out_dir: str | Path) -> bool:
+    """Touch the lease of the load writing to ``out_dir``; False when it has none."""
+    lease = Path(out_dir) / LEASE_FILE
+    if not lease.exists():
+        return False
+    lease.touch()
+    return True
 
 
 def _is_ours(pid: int) -> bool:

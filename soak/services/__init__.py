@@ -9,6 +9,7 @@ and, from ``soak.load`` (soak-load), the synthetic load (Locust) started, stoppe
 
 from soak.load import (
     LoadProcess,
+    load_lease_renew,
     load_profile_read,
     load_results,
     load_start,
@@ -44,6 +45,7 @@ __all__ = [
     "health_artifact_write",
     "health_report",
     "hours_covered",
+    "load_lease_renew",
     "load_profile_read",
     "load_results",
     "load_start",

@@ -13,7 +13,6 @@ an incomplete one covers nothing (``soak.evaluation.coverage``).
 
 from __future__ import annotations
 
-import importlib
 import logging
 import re
 from dataclasses import replace
@@ -26,7 +25,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from lukhas_site.errors import Conflict, InvalidRequest, Unprocessable
-from soak import evaluation, selectors, sources
+from soak import evaluation, load, selectors, sources
 from soak.gates import GateFileError, GateSet, GateSpec, load_gates
 from soak.models import (
     ACTIVE_PHASES,
@@ -48,9 +47,6 @@ log = logging.getLogger(__name__)
 # A run whose planned hours are not covered by then ends anyway (inconclusive):
 # gaps extend a soak, but not for ever.
 DEADLINE_FACTOR = 2
-# The embedded scrape (soak-sources) and the synthetic load (soak-load): seams
-# resolved by dotted path, so this module works before they are installed.
-LOAD_MODULE = "soak.load"
 
 _RC_SUFFIX = re.compile(r"-(rc|beta|alpha)[.\d]*$", re.IGNORECASE)
 
@@ -65,18 +61,6 @@ def gates_current() -> GateSet:
         return load_gates(settings.SOAK_GATES_FILE)
     except GateFileError as exc:
         raise Unprocessable(str(exc), code="gates_file_invalid") from exc
-
-
-def _resolve(dotted: str) -> Any | None:
-    """The object at ``module.attr``, or None when its module is not installed yet."""
-    module_path, _, attr = dotted.rpartition(".")
-    try:
-        module = importlib.import_module(module_path)
-    except ModuleNotFoundError as exc:
-        if exc.name and module_path.startswith(exc.name):
-            return None
-        raise
-    return getattr(module, attr, None)
 
 
 # --------------------------------------------------------------------------- releases
@@ -109,34 +93,24 @@ def release_ensure(*, name: str, version: str | None = None, git_ref: str = "") 
 
 
 def _start_load(run: SoakRun) -> None:
-    """Start the synthetic load of ``run`` (soak-load's ``soak.load.load_start(run=...)``).
-
-    The seam: until the soak.load package is installed, a run soaks without
-    synthetic load and says so in its message.
-    """
-    start = _resolve(f"{LOAD_MODULE}.load_start")
-    if start is None:
-        log.info("soak run %s: no synthetic load (soak.load not installed)", run.pk)
-        return
-    start(run=run)
+    """Start the synthetic load of ``run`` (none when LUKHAS_SOAK_LOAD_ENABLED is off)."""
+    load.load_start(run=run)
 
 
 def _stop_load(run: SoakRun) -> None:
-    stop = _resolve(f"{LOAD_MODULE}.load_stop")
-    if stop is None or not (run.load_pid or run.load_dir):
+    if not (run.load_pid or run.load_dir):
         return
     try:
-        stop(run=run)
+        load.load_stop(run=run)
     except Exception:  # ending a run must not fail on its load process
         log.exception("soak run %s: the load did not stop cleanly", run.pk)
 
 
 def _load_results(run: SoakRun, since: datetime) -> dict[str, Any] | None:
-    results = _resolve(f"{LOAD_MODULE}.load_results")
-    if results is None or not (run.load_pid or run.load_dir):
+    if not (run.load_pid or run.load_dir):
         return None
     try:
-        return results(run=run, since=since)
+        return load.load_results(run=run, since=since)
     except Exception:  # a snapshot records what it can
         log.exception("soak run %s: load results unreadable", run.pk)
         return None

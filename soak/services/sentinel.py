@@ -15,7 +15,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from lukhas_site.errors import Conflict, Unprocessable
-from soak import selectors
+from soak import load, selectors
 from soak.models import SoakRun
 from soak.services.runs import embedded_scrape, snapshot_take
 
@@ -41,6 +41,8 @@ def sentinel_tick(*, now: datetime | None = None) -> list[dict[str, Any]]:
     for run in selectors.active_runs():
         entry: dict[str, Any] = {"run": run.pk, "release": run.release.name}
         entry["scrape"] = embedded_scrape(run, now)
+        # The load quits by itself when this stops (a stopped worker or beat).
+        entry["load_lease"] = load.load_lease_renew(run=run)
         if snapshot_due(run, now):
             try:
                 snapshot = snapshot_take(run=run, now=now, by_label="beat", scrape=False)

@@ -232,6 +232,32 @@ def test_it_loads_a_soak_run_and_records_its_percentiles_in_a_snapshot(
     assert not runner.is_running(run.load_pid)
 
 
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_it_quits_a_soak_load_whose_lease_the_sentinel_stopped_renewing(
+    site, tmp_path, settings, gates_file
+):
+    # A stopped beat or worker (a stopped `make run`) must not leave days of load behind.
+    settings.SOAK_LOAD_LEASE_SECONDS = 4.0
+    settings.SOAK_LOAD_PROFILE = str(tmp_path / "profile.yaml")
+    Path(settings.SOAK_LOAD_PROFILE).write_text(
+        "rps: 2\nusers: 1\nspawn_rate: 1\nmix: {models: 1}\n"
+    )
+    run = services.soak_start(release="v0.9.1-rc", target_url=site.base, planned_hours=48)
+    lease = Path(run.load_dir) / "lease"
+    assert lease.exists()
+    # Renewed (as each sentinel beat does): still running after twice the lease.
+    for _ in range(8):
+        time.sleep(1)
+        assert services.load_lease_renew(run=run) is True
+    assert runner.is_running(run.load_pid), Path(run.load_dir, "locust.log").read_text()
+    # Not renewed: Locust quits by itself within the lease and a check interval.
+    process = services.LoadProcess.from_dir(run.load_dir)
+    assert services.load_wait(process, timeout=20), Path(run.load_dir, "locust.log").read_text()
+    assert "lease not renewed" in Path(run.load_dir, "locust.log").read_text()
+    services.soak_abort(run=run, by=None, reason="test over")
+
+
 # --- the key ---------------------------------------------------------------------------
 
 
