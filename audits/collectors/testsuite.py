@@ -131,6 +131,29 @@ def lane_coverage(files: dict, workspace: Workspace) -> dict[str, dict]:
     return lanes
 
 
+def package_coverage(files: dict, workspace: Workspace) -> dict[str, dict]:
+    """Covered and total statements per configured lane package (the lanes page's criterion)."""
+    packages = workspace.config.lanes.production + workspace.config.lanes.labs
+    totals = {name: {"covered": 0, "statements": 0} for name in packages}
+    for path, data in files.items():
+        relative = str(workspace.relative(path))
+        # The longest package prefix wins (matriz.engine before matriz).
+        for name in sorted(packages, key=len, reverse=True):
+            folder = name.replace(".", "/")
+            if relative == f"{folder}.py" or relative.startswith(f"{folder}/"):
+                summary = data.get("summary", {})
+                totals[name]["covered"] += summary.get("covered_lines", 0)
+                totals[name]["statements"] += summary.get("num_statements", 0)
+                break
+    for entry in totals.values():
+        entry["percent"] = (
+            round(100.0 * entry["covered"] / entry["statements"], 1)
+            if entry["statements"]
+            else None
+        )
+    return totals
+
+
 def collect_coverage(workspace: Workspace) -> CollectorResult:
     """`coverage run -m pytest …` over the lanes' packages, then `coverage json`."""
     config = workspace.config.coverage
@@ -179,6 +202,7 @@ def collect_coverage(workspace: Workspace) -> CollectorResult:
         "covered": totals.get("covered_lines"),
         "statements": totals.get("num_statements"),
         "lanes": lanes,
+        "packages": package_coverage(data.get("files", {}), workspace),
         "tests_exit_code": result.exit_code,
     }
     result.metrics = {

@@ -73,6 +73,10 @@ class TestFixtureCounts:
         assert (lanes["production"]["covered"], lanes["production"]["statements"]) == (14, 19)
         assert (lanes["labs"]["covered"], lanes["labs"]["statements"]) == (3, 4)
         assert coverage.metrics["coverage.percent"] == round(100 * 17 / 23, 1)
+        # Per lane package too (the lanes page's coverage criterion reads it).
+        packages = coverage.facts["packages"]
+        assert packages["fixprod"] == {"covered": 14, "statements": 19, "percent": 73.7}
+        assert packages["fixlabs"] == {"covered": 3, "statements": 4, "percent": 75.0}
 
     def test_it_finds_the_production_to_labs_import_with_its_chain(self, fixture_results):
         guard = fixture_results["lane_guard"]
