@@ -70,8 +70,16 @@ def load_lanes(config_file: Path, base_dir: Path) -> Lanes:
         production=tuple(config.lanes.production),
         labs=tuple(config.lanes.labs),
         hot_paths=tuple(config.hot_paths),
-        config_file=str(config_file),
+        config_file=_shown(Path(config_file), base_dir),
     )
+
+
+def _shown(config_file: Path, base_dir: Path) -> str:
+    """The config's path relative to base_dir when inside it, so generated files do not name the clone."""
+    try:
+        return str(config_file.resolve().relative_to(base_dir.resolve()))
+    except ValueError:
+        return str(config_file)
 
 
 # --------------------------------------------------------------------------- the guard

@@ -9,6 +9,7 @@ worker children) writes its own files there and ``/metrics`` merges them.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -115,14 +116,23 @@ def register_scrape_collector(collector: Collector) -> None:
         REGISTRY.register(collector)
 
 
-def render_latest() -> tuple[bytes, str]:
-    """The exposition text of every process of this machine (or of this one)."""
+def render_latest(names: Iterable[str] | None = None) -> tuple[bytes, str]:
+    """The exposition text of every process of this machine (or of this one).
+
+    ``names`` (sample names, suffixes included) keeps a page that reads a few
+    of its own series from running every scrape collector: those query the
+    database, and a page of one app has no business paying for the others.
+    """
+    wanted = None if names is None else set(names)
     if multiprocess_dir():
         registry = CollectorRegistry()
         prom_multiprocess.MultiProcessCollector(registry)
-        for collector in _SCRAPE_COLLECTORS:
-            registry.register(collector)
+        if wanted is None:
+            for collector in _SCRAPE_COLLECTORS:
+                registry.register(collector)
         return generate_latest(registry), CONTENT_TYPE_LATEST
+    if wanted is not None:
+        return generate_latest(REGISTRY.restricted_registry(wanted)), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 
 

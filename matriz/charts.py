@@ -25,6 +25,12 @@ from lukhas_site.metrics import render_latest
 from matriz.engine import STAGE_ORDER
 
 END_TO_END = "end-to-end"
+# The samples latency_snapshot reads (restricting the render skips the other apps' collectors).
+_SERIES = tuple(
+    f"{family}{suffix}"
+    for family in ("matriz_stage_duration_seconds", "matriz_end_to_end_seconds")
+    for suffix in ("_bucket", "_count", "_sum")
+) + ("matriz_stage_fail_total",)
 QUANTILES = (0.5, 0.95, 0.99)
 COLOURS = {0.5: "#2f6fd6", 0.95: "#f5b94a", 0.99: "#c2372f"}
 _LAYOUT = {
@@ -93,7 +99,7 @@ def _ms(seconds: float | None) -> float | None:
 
 def latency_snapshot() -> LatencySnapshot:
     """The MATRIZ histograms of this machine's processes, from the exposition text."""
-    body, _ = render_latest()
+    body, _ = render_latest(_SERIES)
     stage_buckets: dict[str, dict[float, float]] = defaultdict(dict)
     stage_count: dict[str, float] = defaultdict(float)
     stage_sum: dict[str, float] = defaultdict(float)

@@ -29,7 +29,7 @@ from soak.schemas import (
     ReleaseOut,
     RunFilter,
     RunOut,
-    SnapshotOut,
+    SoakSnapshotOut,
     StartIn,
 )
 from soak.services import promotion
@@ -113,7 +113,7 @@ def run_gates(request: HttpRequest, run_id: int) -> Any:
 
 @router.get(
     "/runs/{int:run_id}/snapshots",
-    response=list[SnapshotOut],
+    response=list[SoakSnapshotOut],
     url_name="soak-run-snapshots",
     operation_id="soak_run_snapshots",
 )
@@ -145,7 +145,7 @@ def run_start(request: HttpRequest, payload: StartIn) -> Any:
 
 @router.post(
     "/runs/{int:run_id}/snapshots",
-    response={201: SnapshotOut},
+    response={201: SoakSnapshotOut},
     url_name="soak-snapshot",
     operation_id="soak_snapshot_take",
 )

@@ -67,7 +67,7 @@ class GateOut(Schema):
     decision_reason: str
 
 
-class SnapshotOut(Schema):
+class SoakSnapshotOut(Schema):
     id: int
     taken_at: datetime
     complete: bool

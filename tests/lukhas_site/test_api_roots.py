@@ -160,3 +160,35 @@ def test_it_serves_each_roots_docs_and_schema_to_signed_in_users(alice_client, c
         docs = alice_client.get(f"{root}/docs")
         assert docs.status_code == 200
         assert b"cdn" not in docs.content.lower()
+
+
+def _schemas(cls: type) -> list[type]:
+    found = []
+    for sub in cls.__subclasses__():
+        found.append(sub)
+        found.extend(_schemas(sub))
+    return found
+
+
+def test_no_two_api_schemas_share_a_name():
+    """OpenAPI components are keyed by class name: a second ``SnapshotOut`` silently
+    replaces the first in the document, and clients validate against the wrong one."""
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # every router (and its schemas) is imported
+    apps = (
+        "guardian",
+        "matriz",
+        "coordination",
+        "soak",
+        "audits",
+        "jobs",
+        "accounts",
+        "lukhas_site",
+    )
+    owners: dict[str, set[str]] = {}
+    for schema in _schemas(Schema):
+        # "Input" is the model ninja builds per operation for its parameters: never a component.
+        if schema.__module__.split(".")[0] in apps and schema.__name__ != "Input":
+            owners.setdefault(schema.__name__, set()).add(schema.__module__)
+    assert {name: mods for name, mods in owners.items() if len(mods) > 1} == {}
