@@ -75,7 +75,7 @@ def load_lanes(config_file: Path, base_dir: Path) -> Lanes:
 
 
 def _shown(config_file: Path, base_dir: Path) -> str:
-    """The config's path relative to base_dir when inside it, so generated files do not name the clone."""
+    """The config's path relative to base_dir when inside it: generated files name no clone."""
     try:
         return str(config_file.resolve().relative_to(base_dir.resolve()))
     except ValueError:

@@ -26,11 +26,14 @@ from matriz.engine import STAGE_ORDER
 
 END_TO_END = "end-to-end"
 # The samples latency_snapshot reads (restricting the render skips the other apps' collectors).
-_SERIES = tuple(
-    f"{family}{suffix}"
-    for family in ("matriz_stage_duration_seconds", "matriz_end_to_end_seconds")
-    for suffix in ("_bucket", "_count", "_sum")
-) + ("matriz_stage_fail_total",)
+_SERIES = (
+    *(
+        f"{family}{suffix}"
+        for family in ("matriz_stage_duration_seconds", "matriz_end_to_end_seconds")
+        for suffix in ("_bucket", "_count", "_sum")
+    ),
+    "matriz_stage_fail_total",
+)
 QUANTILES = (0.5, 0.95, 0.99)
 COLOURS = {0.5: "#2f6fd6", 0.95: "#f5b94a", 0.99: "#c2372f"}
 _LAYOUT = {
