@@ -12,7 +12,7 @@ import time_machine
 
 from guardian.models import Denial
 from soak import services
-from tests.soak import stub_source
+from tests.soak import scripted_source
 from tests.soak.http_peer import http_peer
 
 pytestmark = pytest.mark.django_db
@@ -54,9 +54,9 @@ gates:
 def stubbed(monkeypatch, gates_file):
     gates_file(GATES)
     for kind in ("metrics", "probe"):
-        monkeypatch.setitem(services.runs.sources.SOURCES, kind, stub_source.measure)
+        monkeypatch.setitem(services.runs.sources.SOURCES, kind, scripted_source.measure)
     readings = {"guardian-denial-rate": 0.002, "pdp-p95": 0.97, "facade-smoke": 1.0}
-    monkeypatch.setattr(stub_source, "READINGS", readings)
+    monkeypatch.setattr(scripted_source, "READINGS", readings)
     return readings
 
 
@@ -108,7 +108,7 @@ def test_it_writes_the_days_artifact_with_real_values(stubbed, settings):
     markdown = (folder / "latest.md").read_text()
     assert "| pdp_p95_seconds | unknown |" in markdown
     assert "| prometheus_up | yes |" in markdown
-    assert "pdp-p95: 0.97 >= 0.95 over the soak (query stub(pdp-p95)) → successful" in markdown
+    assert "pdp-p95: 0.97 >= 0.95 over the soak (query scripted(pdp-p95)) → successful" in markdown
 
 
 def test_it_writes_unknown_when_nothing_is_measured(stubbed, settings):

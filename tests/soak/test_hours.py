@@ -10,7 +10,7 @@ import time_machine
 from soak import services
 from soak.models import Phase, Snapshot
 from soak.sources.base import SourceError
-from tests.soak import stub_source
+from tests.soak import scripted_source
 
 pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -38,9 +38,9 @@ gates:
 @pytest.fixture
 def stubbed(monkeypatch, gates_file):
     gates_file(GATES)
-    monkeypatch.setitem(services.runs.sources.SOURCES, "metrics", stub_source.measure)
-    monkeypatch.setattr(stub_source, "READINGS", {})
-    return stub_source.READINGS
+    monkeypatch.setitem(services.runs.sources.SOURCES, "metrics", scripted_source.measure)
+    monkeypatch.setattr(scripted_source, "READINGS", {})
+    return scripted_source.READINGS
 
 
 def snap(run, hours: float):

@@ -15,7 +15,7 @@ from soak import sources
 from soak.gates import GateSpec
 from soak.models import AlertRecord, Release, SoakRun
 from soak.sources.base import MeasureContext, SourceError
-from tests.soak import stub_source
+from tests.soak import scripted_source
 from tests.soak.http_peer import http_peer
 
 pytestmark = pytest.mark.django_db
@@ -58,9 +58,9 @@ def test_it_reads_a_source_kind_without_a_reader_as_an_error(monkeypatch, soak_r
 
 
 def test_it_turns_a_crashing_source_into_an_error(monkeypatch, soak_run):
-    monkeypatch.setitem(sources.SOURCES, "soak", stub_source.measure)
-    monkeypatch.setitem(stub_source.READINGS, "g", "x")
-    with pytest.raises(SourceError, match="bad stub reading"):
+    monkeypatch.setitem(sources.SOURCES, "soak", scripted_source.measure)
+    monkeypatch.setitem(scripted_source.READINGS, "g", "x")
+    with pytest.raises(SourceError, match="bad scripted reading"):
         sources.measure(gate(source="soak"), ctx(soak_run))
 
 

@@ -18,5 +18,5 @@ def measure(gate: GateSpec, ctx: MeasureContext) -> Measurement:
     if isinstance(reading, Exception):
         raise reading
     if reading is not None and not isinstance(reading, int | float):
-        raise SourceError(f"bad stub reading {reading!r}")
-    return Measurement(reading, f"stub({gate.id})")
+        raise SourceError(f"bad scripted reading {reading!r}")
+    return Measurement(reading, f"scripted({gate.id})")
