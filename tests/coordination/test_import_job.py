@@ -26,16 +26,25 @@ from tests.services import require_postgres, worker_env
 API = "/api/coordination"
 TASKS = 21  # in COORDINATION_PLAN
 TERMINAL = {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED}
+HOOKS = "tests.coordination.import_worker_hooks"  # an import that pauses when told
 
 
 @pytest.fixture(scope="module")
 def import_worker(django_db_setup, django_db_blocker, tmp_path_factory):
     """One worker on the default queue (where plan_import_start sends) for this module."""
+    hooks = tmp_path_factory.mktemp("import-hooks")
     with django_db_blocker.unblock():
-        env = worker_env(**FLOW_ENV)
+        env = worker_env(
+            **{
+                **FLOW_ENV,
+                "LUKHAS_FLOW_MODULES": f"{FLOW_ENV['LUKHAS_FLOW_MODULES']},{HOOKS}",
+                "COORD_TEST_IMPORT_DIR": str(hooks),
+            }
+        )
     _purge_broker()
     log = tmp_path_factory.mktemp("import-worker") / "worker.log"
     worker = FlowWorker(env, log_path=log, queue="celery", name=f"imports-{os.getpid()}")
+    worker.hooks_dir = hooks
     worker.start()
     yield worker
     worker.stop()
@@ -193,14 +202,16 @@ def test_it_redoes_the_import_once_after_the_worker_dies_mid_apply(
     transactional_db, import_worker, settings
 ):
     settings.JOBS_STALE_SECONDS = 2.0  # the test process sweeps, as beat would
-    n = 400  # a few seconds of import: the kill lands inside its transaction
+    n = 400
+    paused = import_worker.hooks_dir / "paused"
+    paused.unlink(missing_ok=True)
+    (import_worker.hooks_dir / "pause").touch()  # the import pauses half-way (the hooks)
     job = plan_import_start(data=synthetic_plan(n), source_name="big.md", by="test")
     deadline = time.monotonic() + 60
-    while job.steps.get(name="apply").status != StepStatus.RUNNING:
+    while not paused.exists():
         assert time.monotonic() < deadline, import_worker.output()
         time.sleep(0.05)
-    time.sleep(0.5)
-    import_worker.kill()
+    import_worker.kill()  # half-way through the import's transaction
     assert job.steps.get(name="apply").status == StepStatus.RUNNING
     assert not Task.objects.exists()  # its transaction never committed
     import_worker.start()
