@@ -17,19 +17,26 @@ services never import this one.
 
 from __future__ import annotations
 
-from django.http import HttpRequest
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
 from ninja.security import HttpBearer
 from ninja.utils import check_csrf
 
 from guardian import keys, selectors, services
 from guardian.models import DenialKind
+from guardian.permissions import require_scope
 from guardian.principals import Principal, key_principal, user_principal
-from lukhas_site.errors import AuthenticationFailed, PermissionDenied
+from lukhas_site.errors import AuthenticationFailed, LukhasError, PermissionDenied, render_error
 
 # Other apps name the caller's type as guardian.auth.Principal.
 __all__ = [
     "Principal",
     "authenticate_token",
+    "docs_access",
     "key_principal",
     "ops_auth",
     "user_principal",
@@ -139,3 +146,31 @@ class OpsAuth(HttpBearer):
 
 v1_auth = V1Auth()
 ops_auth = OpsAuth()
+
+
+def docs_access(scope: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """The OpenAPI document and docs page of a root: a signed-in user, or a key with ``scope``.
+
+    Code generators and SDK tooling fetch ``openapi.json`` with the same
+    bearer key they call the API with; people read ``/docs`` signed in. No
+    credentials at all sends a browser to the login page, as before.
+    """
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            user = getattr(request, "user", None)
+            if user is not None and user.is_authenticated and user.is_active:
+                return view(request, *args, **kwargs)
+            if keys.bearer_token(request.headers.get("Authorization")) is None:
+                return redirect_to_login(request.get_full_path())
+            try:
+                request.auth = principal_from_bearer(request)
+                require_scope(request, scope)
+            except LukhasError as exc:
+                return render_error(request, exc)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorate

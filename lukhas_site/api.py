@@ -13,14 +13,13 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.urls import URLPattern, URLResolver, path
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 
-from guardian.auth import ops_auth, v1_auth
+from guardian.auth import docs_access, ops_auth, v1_auth
 from lukhas_site.dbpool import exhaustion_reason, unavailable_response
 from lukhas_site.errors import (
     AuthenticationFailed,
@@ -275,13 +274,14 @@ class OpenAIAPI(LukhasAPI):
     openai_envelope = True
 
 
-# Docs and schemas describe the whole surface; they are for signed-in users.
+# Docs and schemas describe the whole surface: for signed-in users, and for
+# bearer keys with the root's read scope (SDK generators fetch openapi.json).
 api = LukhasAPI(
     title="LUKHAS Ops API",
     version="1.0.0",
     description="Operations API of LUKHAS Ops: coordination, soak runs, health reports.",
     urls_namespace="api",
-    docs_decorator=login_required,
+    docs_decorator=docs_access("ops:read"),
     auth=ops_auth,
 )
 api.root_path = "/api/"
@@ -291,7 +291,7 @@ v1 = OpenAIAPI(
     version="1.0.0",
     description="OpenAI wire format in front of the MATRIZ cognitive pipeline.",
     urls_namespace="v1",
-    docs_decorator=login_required,
+    docs_decorator=docs_access("models:read"),
     auth=v1_auth,
 )
 v1.root_path = "/v1/"

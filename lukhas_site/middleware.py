@@ -113,6 +113,10 @@ class MetricsMiddleware(HybridMiddleware):
         method = request.method if request.method in _KNOWN_METHODS else "OTHER"
         metrics.http_requests_total.labels(route, method, status).inc()
         metrics.http_request_duration_seconds.labels(route, method, status).observe(elapsed)
+        if request.path.startswith("/v1/"):
+            # OpenAI's header (SDKs and proxies log it): the server's share of
+            # the wait, to the response's headers (a stream's first byte).
+            response["openai-processing-ms"] = str(round(elapsed * 1000))
         if route not in _QUIET_ROUTES:
             access_logger.log(
                 logging.WARNING if response.status_code >= 500 else logging.INFO,

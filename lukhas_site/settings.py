@@ -628,6 +628,15 @@ FACADE_UPSTREAM_MODEL_MAP = dict(
     pair.split("=", 1) for pair in env_list("LUKHAS_UPSTREAM_MODEL_MAP", []) if "=" in pair
 )
 FACADE_UPSTREAM_TIMEOUT_SECONDS = env_float("LUKHAS_UPSTREAM_TIMEOUT_SECONDS", 30.0)
+# "alias=model" pairs, comma-separated: clients written for OpenAI's names keep
+# them (gpt-4o-mini=lukhas-matriz-1,text-embedding-3-small=lukhas-embed-1).
+# /v1/models lists each alias; answers name the model that answered.
+FACADE_MODEL_ALIASES = dict(
+    (alias.strip(), target.strip())
+    for alias, target in (
+        pair.split("=", 1) for pair in env_list("LUKHAS_MODEL_ALIASES", []) if "=" in pair
+    )
+)
 # A stream quiet this long gets an SSE comment line (proxies close idle streams).
 FACADE_HEARTBEAT_SECONDS = env_float("LUKHAS_FACADE_HEARTBEAT_SECONDS", 10.0)
 
@@ -655,6 +664,34 @@ MIDDLEWARE.insert(
     MIDDLEWARE.index("lukhas_site.middleware.MetricsMiddleware") + 1,
     "lukhas_site.middleware.ErrorEnvelopeMiddleware",
 )
+# CORS for /v1 (django-cors-headers), off until LUKHAS_CORS_ORIGINS names
+# origins (https://app.example.com, comma-separated). Outside the error
+# envelope and Guardian: a preflight carries no key and is answered here, and
+# a 401 or 429 still reaches the browser's code with its headers readable.
+INSTALLED_APPS.append("corsheaders")
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("lukhas_site.middleware.MetricsMiddleware") + 1,
+    "corsheaders.middleware.CorsMiddleware",
+)
+CORS_ALLOWED_ORIGINS = env_list("LUKHAS_CORS_ORIGINS", [])
+CORS_URLS_REGEX = r"^/v1/.*$"
+CORS_ALLOW_CREDENTIALS = False  # bearer keys, never the dashboard's cookies
+CORS_PREFLIGHT_MAX_AGE = 600
+# What the official SDKs send (the JS SDK's x-stainless-* headers included).
+CORS_ALLOW_HEADERS = (
+    "accept", "authorization", "content-type", "user-agent", "idempotency-key",
+    "x-request-id", "openai-organization", "openai-project", "openai-beta",
+    "x-stainless-arch", "x-stainless-lang", "x-stainless-os", "x-stainless-package-version",
+    "x-stainless-retry-count", "x-stainless-runtime", "x-stainless-runtime-version",
+    "x-stainless-timeout", "x-stainless-helper-method", "x-stainless-async",
+    "x-stainless-poll-helper", "x-stainless-custom-poll-interval",
+)  # fmt: skip
+# Readable by the browser's code: ids, timing, limits and when to retry.
+CORS_EXPOSE_HEADERS = (
+    "x-request-id", "openai-processing-ms", "retry-after", "x-lukhas-ignored-params",
+    "x-ratelimit-limit-requests", "x-ratelimit-remaining-requests", "x-ratelimit-reset-requests",
+    "x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens",
+)  # fmt: skip
 # --- Sign-in (accounts) ---
 # Brute-force lockout (django-axes), login audit, single sign-on (OIDC,
 # mozilla-django-oidc) and session lifetimes. Every variable is documented in

@@ -54,6 +54,28 @@ def check_budgets(app_configs: object = None, **kwargs: object) -> list[checks.C
     return []
 
 
+def check_model_aliases(app_configs: object = None, **kwargs: object) -> list[checks.CheckMessage]:
+    """An alias that points nowhere (or hides a real model) answers 404, never another model."""
+    from matriz.facade import catalog
+
+    real = {card.id for card in catalog.real_models()}
+    problems = []
+    for alias, target in settings.FACADE_MODEL_ALIASES.items():
+        if alias in real:
+            problems.append(f"{alias} is a model of this server already (the alias is ignored)")
+        elif target not in real:
+            problems.append(f"{alias} points at {target}, which is not a model of this server")
+    return [
+        checks.Warning(
+            f"LUKHAS_MODEL_ALIASES: {problem}",
+            hint="GET /v1/models lists the models an alias may point at.",
+            id="matriz.W201",
+        )
+        for problem in problems
+    ]
+
+
 def register() -> None:
+    checks.register(check_model_aliases)
     checks.register(check_embedder)
     checks.register(check_budgets)

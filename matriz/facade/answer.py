@@ -93,7 +93,7 @@ def prepare(
     options: dict[str, Any] | None = None,
 ) -> Turn:
     """Check what must be refused before answering (sync: it reads the database)."""
-    catalog.model_get(model, kind="chat")
+    model = catalog.model_get(model, kind="chat").id  # an alias answers as its target
     turn = Turn(
         model=model,
         messages=messages,

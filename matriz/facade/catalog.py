@@ -47,14 +47,48 @@ def upstream_models() -> list[ModelCard]:
     return [ModelCard(name, "chat", owned_by="upstream") for name in names]
 
 
-def all_models() -> list[ModelCard]:
+def real_models() -> list[ModelCard]:
+    """The models that answer (local and upstream), without the aliases."""
     return [*LOCAL_MODELS, *upstream_models()]
 
 
+def aliases() -> dict[str, ModelCard]:
+    """``LUKHAS_MODEL_ALIASES`` (alias → the card of the model that answers it).
+
+    An alias whose target is not a model of this server is left out (and
+    reported by the ``lukhas.W201`` system check): it must never answer with
+    some other model.
+    """
+    cards = {card.id: card for card in real_models()}
+    return {
+        alias: cards[target]
+        for alias, target in settings.FACADE_MODEL_ALIASES.items()
+        if target in cards and alias not in cards
+    }
+
+
+def all_models() -> list[ModelCard]:
+    """What /v1/models lists: every real model, then each alias under its own name."""
+    listed = [
+        ModelCard(alias, card.kind, owned_by=card.owned_by) for alias, card in aliases().items()
+    ]
+    return [*real_models(), *listed]
+
+
+def canonical(model_id: str) -> str:
+    """The model that answers ``model_id``: the alias's target, else the name itself."""
+    card = aliases().get(model_id)
+    return card.id if card else model_id
+
+
 def model_get(model_id: str, *, kind: str | None = None, param: str | None = "model") -> ModelCard:
-    for card in all_models():
+    """The card of the model that answers ``model_id`` (an alias resolves to its target)."""
+    for card in real_models():
         if card.id == model_id and (kind is None or card.kind == kind):
             return card
+    card = aliases().get(model_id)
+    if card is not None and (kind is None or card.kind == kind):
+        return card
     wanted = "embedding model" if kind == "embedding" else "model"
     raise NotFound(
         f"The {wanted} '{model_id}' does not exist or you do not have access to it. "

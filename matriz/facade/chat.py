@@ -78,7 +78,7 @@ async def create_chat_completion(
     completion_id = new_id("chatcmpl")
     if payload.stream:
         include_usage = bool(payload.stream_options and payload.stream_options.include_usage)
-        body = _stream(run, who, completion_id, payload.model, prompt_tokens, include_usage)
+        body = _stream(run, who, completion_id, turn.model, prompt_tokens, include_usage)
         interval = settings.FACADE_HEARTBEAT_SECONDS
         return StreamingHttpResponse(
             with_heartbeats(body, interval=interval),
@@ -97,7 +97,7 @@ async def create_chat_completion(
         "id": completion_id,
         "object": "chat.completion",
         "created": now(),
-        "model": payload.model,
+        "model": turn.model,
         "system_fingerprint": None,
         "choices": [
             {

@@ -71,13 +71,11 @@ def encoded(vector: np.ndarray, encoding_format: str) -> list[float] | str:
 def create_embedding(request: HttpRequest, payload: EmbeddingsIn) -> dict:
     """Vectors of ``lukhas-embed-1`` (L2-normalised; base64 is little-endian float32)."""
     who = caller(request, "embeddings:write")
-    catalog.model_get(payload.model, kind="embedding")
+    model = catalog.model_get(payload.model, kind="embedding").id  # an alias: its target
     texts = texts_of(payload)
     native = settings.MATRIZ_EMBEDDING_DIM
     if payload.dimensions is not None and payload.dimensions > native:
-        raise InvalidRequest(
-            f"dimensions must be at most {native} for {payload.model}", param="dimensions"
-        )
+        raise InvalidRequest(f"dimensions must be at most {native} for {model}", param="dimensions")
     vectors = shaped(runtime.embed_texts(texts), payload.dimensions)
     tokens = sum(count_tokens(text) for text in texts)
     who.charge(tokens)
@@ -91,6 +89,6 @@ def create_embedding(request: HttpRequest, payload: EmbeddingsIn) -> dict:
             }
             for position, vector in enumerate(vectors)
         ],
-        "model": payload.model,
+        "model": model,
         "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
     }

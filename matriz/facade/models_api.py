@@ -37,4 +37,5 @@ def list_models(request: HttpRequest) -> dict:
 )
 def retrieve_model(request: HttpRequest, model_id: str) -> dict:
     caller(request, "models:read")
-    return catalog.model_get(model_id, param="model").to_dict()
+    listed = {card.id: card for card in catalog.all_models()}  # an alias under its own name
+    return (listed.get(model_id) or catalog.model_get(model_id, param="model")).to_dict()

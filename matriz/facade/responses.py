@@ -22,6 +22,7 @@ from ninja import Router
 
 from lukhas_site.errors import InvalidRequest
 from matriz import selectors, services
+from matriz.facade import catalog
 from matriz.facade.answer import AnswerRun, PipelineFailed, Turn, prepare
 from matriz.facade.common import Caller, OutModel, acaller, caller, new_id, now
 from matriz.facade.schemas import ResponseCreateIn
@@ -109,7 +110,7 @@ def response_object(
         "incomplete_details": None,
         "instructions": payload.instructions,
         "max_output_tokens": payload.max_output_tokens,
-        "model": payload.model,
+        "model": catalog.canonical(payload.model),
         "output": output,
         "parallel_tool_calls": payload.parallel_tool_calls
         if payload.parallel_tool_calls is not None
