@@ -191,14 +191,22 @@ class AnswerRun:
                 self.text += piece
                 yield piece
             return
-        text = local
+        self.text = self._finished(local)
+        for piece in split_for_stream(self.text):
+            yield piece
+
+    def _finished(self, text: str) -> str:
+        """The local answer as the request shapes it: cut at a stop sequence, then at max tokens."""
+        stops = self.turn.options.get("stop")
+        stops = [stops] if isinstance(stops, str) else [s for s in stops or [] if s]
+        cuts = [text.find(stop) for stop in stops if stop and stop in text]
+        if cuts:
+            text = text[: min(cuts)]  # OpenAI: the stop sequence itself is not returned
         if self.turn.max_tokens is not None:
             text, cut = truncate_to_tokens(text, self.turn.max_tokens)
             if cut:
                 self.finish_reason = "length"
-        self.text = text
-        for piece in split_for_stream(text):
-            yield piece
+        return text
 
     async def _upstream(self, local: str) -> AsyncIterator[str]:
         turn = self.turn
@@ -226,12 +234,7 @@ class AnswerRun:
             fallback = getattr(breaker.fallback, "name", None) or "action.local_answer"
             self.chain.append(_fallback_link(node, fallback))
             self.status = "degraded"
-            text = local
-            if turn.max_tokens is not None:
-                text, cut = truncate_to_tokens(text, turn.max_tokens)
-                if cut:
-                    self.finish_reason = "length"
-            for piece in split_for_stream(text):
+            for piece in split_for_stream(self._finished(local)):
                 yield piece
             return
         if first is not None:

@@ -8,10 +8,11 @@ from typing import Any, Literal
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.http import HttpRequest, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from ninja import Router
 
 from lukhas_site.errors import ServiceUnavailable
+from matriz.facade import params
 from matriz.facade.answer import AnswerRun, PipelineFailed, prepare
 from matriz.facade.common import Caller, OutModel, acaller, new_id, now
 from matriz.facade.schemas import ChatCompletionIn
@@ -20,11 +21,6 @@ from matriz.facade.tokens import count_message_tokens
 
 log = logging.getLogger(__name__)
 router = Router()
-
-UPSTREAM_OPTIONS = (
-    "temperature", "top_p", "stop", "presence_penalty", "frequency_penalty", "seed",
-    "tools", "tool_choice", "parallel_tool_calls", "response_format", "user",
-)  # fmt: skip
 
 
 class ChatCompletionOut(OutModel):
@@ -54,7 +50,7 @@ def usage(prompt: int, completion: int) -> dict[str, Any]:
     operation_id="createChatCompletion",
 )
 async def create_chat_completion(
-    request: HttpRequest, payload: ChatCompletionIn
+    request: HttpRequest, payload: ChatCompletionIn, response: HttpResponse
 ) -> dict | StreamingHttpResponse:
     """OpenAI chat completions over MATRIZ (``lukhas-matriz-1``) or the echo model.
 
@@ -64,7 +60,7 @@ async def create_chat_completion(
     """
     who = await acaller(request, "responses:write")
     messages = [m.model_dump(exclude_none=True) for m in payload.messages]
-    options = {name: getattr(payload, name) for name in UPSTREAM_OPTIONS}
+    options = params.options_for_upstream(payload, params.CHAT_PASSED_ON)
     turn = await sync_to_async(prepare)(
         model=payload.model,
         messages=messages,
@@ -72,6 +68,13 @@ async def create_chat_completion(
         metadata=payload.metadata,
         max_tokens=payload.output_token_limit,
         options=options,
+    )
+    upstream = turn.upstream_model is not None
+    params.chat_refusals(payload, upstream=upstream)
+    dropped = params.ignored(
+        payload,
+        applied=params.CHAT_APPLIED,
+        passed_on=params.CHAT_PASSED_ON if upstream else (),
     )
     run = AnswerRun(turn)
     prompt_tokens = count_message_tokens(messages)
@@ -83,8 +86,14 @@ async def create_chat_completion(
         return StreamingHttpResponse(
             with_heartbeats(body, interval=interval),
             content_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+            headers={
+                "Cache-Control": "no-cache",
+                "X-Accel-Buffering": "no",
+                **({params.IGNORED_HEADER: ", ".join(dropped)} if dropped else {}),
+            },
         )
+    if dropped:
+        response[params.IGNORED_HEADER] = ", ".join(dropped)
     try:
         text = await run.run()
     except PipelineFailed as exc:

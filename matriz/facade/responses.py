@@ -17,12 +17,12 @@ from typing import Any, Literal
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.http import HttpRequest, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from ninja import Router
 
 from lukhas_site.errors import InvalidRequest
 from matriz import selectors, services
-from matriz.facade import catalog
+from matriz.facade import catalog, params
 from matriz.facade.answer import AnswerRun, PipelineFailed, Turn, prepare
 from matriz.facade.common import Caller, OutModel, acaller, caller, new_id, now
 from matriz.facade.schemas import ResponseCreateIn
@@ -169,8 +169,9 @@ def _prepare(payload: ResponseCreateIn, owner: str) -> tuple[Turn, list[dict], l
         owner=owner,
         metadata=payload.metadata,
         max_tokens=payload.max_output_tokens,
-        options={"temperature": payload.temperature, "top_p": payload.top_p, "user": payload.user},
+        options=params.options_for_upstream(payload, params.RESPONSES_PASSED_ON),
     )
+    params.responses_refusals(payload)
     return turn, answered, conversation
 
 
@@ -178,7 +179,7 @@ def _prepare(payload: ResponseCreateIn, owner: str) -> tuple[Turn, list[dict], l
     "/responses", response=ResponseOut, url_name="v1_responses", operation_id="createResponse"
 )
 async def create_response(
-    request: HttpRequest, payload: ResponseCreateIn
+    request: HttpRequest, payload: ResponseCreateIn, response: HttpResponse
 ) -> dict | StreamingHttpResponse:
     """The Responses API over MATRIZ (``lukhas-matriz-1``) or the echo model.
 
@@ -189,13 +190,21 @@ async def create_response(
     turn, answered, conversation = await sync_to_async(_prepare)(payload, who.owner)
     run = AnswerRun(turn)
     input_tokens = count_message_tokens(answered)
+    dropped = params.ignored(
+        payload,
+        applied=params.RESPONSES_APPLIED,
+        passed_on=params.RESPONSES_PASSED_ON if turn.upstream_model else (),
+    )
+    ignored = {params.IGNORED_HEADER: ", ".join(dropped)} if dropped else {}
     if payload.stream:
         events = _stream(payload, run, who, conversation, input_tokens)
         return StreamingHttpResponse(
             with_heartbeats(events, interval=settings.FACADE_HEARTBEAT_SECONDS),
             content_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **ignored},
         )
+    for name, value in ignored.items():
+        response[name] = value
     response_id, created_at = new_response_id(), now()
     try:
         text = await run.run()

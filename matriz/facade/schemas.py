@@ -103,6 +103,17 @@ class ChatCompletionIn(StrictModel):
     service_tier: str | None = None
     reasoning_effort: str | None = None
     modalities: list[str] | None = None
+    # Newer parameters of OpenAI's schema: known, so an upgraded SDK is not
+    # refused; matriz.facade.params says what each one does here.
+    prediction: dict[str, Any] | None = None
+    verbosity: Literal["low", "medium", "high"] | None = None
+    safety_identifier: str | None = Field(default=None, max_length=256)
+    prompt_cache_key: str | None = Field(default=None, max_length=256)
+    prompt_cache_retention: str | None = None
+    web_search_options: dict[str, Any] | None = None
+    audio: dict[str, Any] | None = None
+    functions: list[dict[str, Any]] | None = Field(default=None, max_length=128)
+    function_call: str | dict[str, Any] | None = None
 
     @field_validator("messages")
     @classmethod
@@ -173,6 +184,11 @@ class ResponseCreateIn(StrictModel):
     service_tier: str | None = None
     safety_identifier: str | None = Field(default=None, max_length=256)
     prompt_cache_key: str | None = Field(default=None, max_length=256)
+    prompt_cache_retention: str | None = None
+    prompt: dict[str, Any] | None = None
+    conversation: str | dict[str, Any] | None = None
+    max_tool_calls: int | None = Field(default=None, ge=1)
+    top_logprobs: int | None = Field(default=None, ge=0, le=20)
 
     @model_validator(mode="after")
     def _needs_input(self) -> ResponseCreateIn:

@@ -1,0 +1,118 @@
+"""Which OpenAI request parameters an answer applies, passes on, refuses or drops.
+
+OpenAI adds request parameters every few months; a client that upgrades its
+SDK sends them. Refusing every name we do not implement breaks working
+clients, and accepting them silently lies. So every parameter of the current
+chat and responses schemas is known (the request schemas list them), and
+each one is, for the model that answers:
+
+- **applied** (the local answer honours it),
+- **passed on** to the upstream model (when one answers),
+- **refused** with a 400 naming it, when ignoring it would hand the client
+  something other than what it asked for (log probabilities, a JSON answer), or
+- **dropped**, named in the ``x-lukhas-ignored-params`` response header and
+  a log line.
+
+Only names OpenAI does not define are refused as unknown (the schemas forbid
+extra fields).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pydantic import BaseModel
+
+from lukhas_site.errors import InvalidRequest
+
+log = logging.getLogger(__name__)
+
+IGNORED_HEADER = "x-lukhas-ignored-params"
+
+CHAT_APPLIED = frozenset(
+    {"model", "messages", "stream", "stream_options", "max_tokens", "max_completion_tokens"}
+    | {"metadata", "stop", "n"}
+)
+# What UpstreamCall sends on (OpenAI's own names; the upstream applies them).
+CHAT_PASSED_ON = (
+    "temperature", "top_p", "stop", "presence_penalty", "frequency_penalty", "seed",
+    "tools", "tool_choice", "parallel_tool_calls", "response_format", "user", "logit_bias",
+    "reasoning_effort", "service_tier", "prediction", "verbosity", "safety_identifier",
+    "prompt_cache_key",
+)  # fmt: skip
+
+RESPONSES_APPLIED = frozenset(
+    {"model", "input", "instructions", "stream", "metadata", "max_output_tokens"}
+    | {"previous_response_id", "store", "text"}
+)
+RESPONSES_PASSED_ON = ("temperature", "top_p", "user")
+
+
+def sent(payload: BaseModel) -> set[str]:
+    """The parameters the client set to something (``null`` is OpenAI's default)."""
+    return {name for name in payload.model_fields_set if getattr(payload, name) is not None}
+
+
+def _json_format(fmt: Any) -> str | None:
+    kind = fmt.get("type") if isinstance(fmt, dict) else None
+    return kind if kind and kind != "text" else None
+
+
+def chat_refusals(payload: Any, *, upstream: bool) -> None:
+    """Raise for what the answering model cannot honour and must not pretend to."""
+    if payload.logprobs or payload.top_logprobs is not None:
+        param = "logprobs" if payload.logprobs else "top_logprobs"
+        raise InvalidRequest(
+            f"{param} is not available from {payload.model}: its answers carry no token "
+            "probabilities. Omit it (or set logprobs to false).",
+            param=param,
+        )
+    kind = _json_format(payload.response_format)
+    if kind and not upstream:
+        raise InvalidRequest(
+            f"response_format {kind!r} is not supported by {payload.model}, which answers in "
+            "text; use a model answered by the upstream (GET /v1/models), or omit it.",
+            param="response_format",
+        )
+
+
+def responses_refusals(payload: Any) -> None:
+    if payload.top_logprobs is not None:
+        raise InvalidRequest(
+            f"top_logprobs is not available from {payload.model}: its answers carry no token "
+            "probabilities. Omit it.",
+            param="top_logprobs",
+        )
+    kind = _json_format((payload.text or {}).get("format"))
+    if kind:
+        raise InvalidRequest(
+            f"text.format {kind!r} is not supported by {payload.model}, which answers in "
+            "text; omit it or use {'type': 'text'}.",
+            param="text.format",
+        )
+
+
+def ignored(
+    payload: BaseModel, *, applied: frozenset[str], passed_on: tuple[str, ...]
+) -> list[str]:
+    """Parameters the client set that nothing honours, sorted (also logged)."""
+    names = sent(payload) - applied - set(passed_on)
+    text = getattr(payload, "text", None)
+    if isinstance(text, dict):
+        names |= {f"text.{key}" for key, value in text.items() if key != "format" and value}
+    dropped = sorted(names)
+    if dropped:
+        log.info(
+            "request parameters dropped by %s: %s",
+            getattr(payload, "model", "?"),
+            ", ".join(dropped),
+            extra={"ignored_params": dropped},
+        )
+    return dropped
+
+
+def options_for_upstream(payload: BaseModel, names: tuple[str, ...]) -> dict[str, Any]:
+    """The parameters passed on, as the client set them (unset ones stay the upstream's)."""
+    chosen = sent(payload)
+    return {name: getattr(payload, name) for name in names if name in chosen}
