@@ -9,7 +9,7 @@ from pathlib import PurePath
 from markdown_it import MarkdownIt
 
 from coordination.plan_parser.blocks import Block, build_blocks, build_sections
-from coordination.plan_parser.model import ParsedPlan, PlanParseError
+from coordination.plan_parser.model import ParsedPlan, PlanNote, PlanParseError
 from coordination.plan_parser.resolve import (
     assign_owners_from_headings,
     known_agents,
@@ -89,12 +89,16 @@ def read_plan(state: ParseState) -> ParsedPlan:
     mark_critical_reviews(state)
     settle_statuses(state)
     tasks = list(state.tasks.values())
+    for task in tasks:  # unknown is None, never an empty string (nothing guessed)
+        task.priority = task.priority or None
+        task.risk = task.risk or None
+        task.key_derived = task.key in state.derived_keys
     tracks = list(dict.fromkeys(t.track for t in tasks if t.track))
     return ParsedPlan(
         title=title,
         tasks=tasks,
         tracks=tracks,
-        warnings=sorted(dict.fromkeys(state.warnings), key=warning_line),
+        warnings=[as_note(w) for w in sorted(dict.fromkeys(state.warnings), key=warning_line)],
         checksum=state.checksum,
         repaired_mojibake=bool(repaired_lines),
         source_name=state.source_name,
@@ -144,3 +148,11 @@ def find_title(state: ParseState, blocks: list[Block]) -> str:
         if block.kind == "heading":
             return clean_title(block.text)
     return PurePath(state.source_name).stem if state.source_name else ""
+
+
+def as_note(warning: str) -> PlanNote:
+    """A ``"line N: message"`` string as a PlanNote (line 1 when it names no line)."""
+    match = re.match(r"line (\d+): (.*)\Z", warning, flags=re.DOTALL)
+    if match:
+        return PlanNote(int(match.group(1)), match.group(2))
+    return PlanNote(1, warning)

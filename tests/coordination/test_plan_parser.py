@@ -314,7 +314,7 @@ def test_it_reads_a_checkbox_item(t4_plan: ParsedPlan) -> None:
         )
     ]
     assert "Use `auto_discover()` at service boot" in task.notes
-    assert (task.priority, task.risk, task.files, task.depends_on) == ("", "", [], [])
+    assert (task.priority, task.risk, task.files, task.depends_on) == (None, None, [], [])
     assert (task.estimate_min_hours, task.estimate_max_hours) == (None, None)
 
 
@@ -551,7 +551,7 @@ def test_it_reads_risks(value: str, risk: str) -> None:
 
 def test_it_warns_about_a_priority_it_does_not_know() -> None:
     plan = parse_plan(table_plan("Priority", "whenever"))
-    assert plan.task("#1").priority == ""
+    assert plan.task("#1").priority is None
     assert plan.warnings == ["line 5: cannot read priority 'whenever'; left empty"]
 
 
