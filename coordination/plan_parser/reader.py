@@ -22,6 +22,7 @@ from coordination.plan_parser.state import ParseState
 from coordination.plan_parser.tables import reject_broken_tables
 from coordination.plan_parser.text import (
     clean_title,
+    looks_mis_encoded,
     plain_text,
     repair_mojibake,
     warning_line,
@@ -69,6 +70,12 @@ def read_plan(state: ParseState) -> ParsedPlan:
             f"{len(repaired_lines)} line(s)"
         )
     state.lines = text.split("\n")
+    for number, line in enumerate(state.lines, start=1):
+        if looks_mis_encoded(line):
+            state.warnings.append(
+                f"line {number}: looks mis-encoded (mojibake) but cannot be repaired "
+                "with confidence; left as written"
+            )
     state.coordinator = find_coordinator(state, text)
     md = MarkdownIt("commonmark").enable(["table", "strikethrough"])
     blocks = build_blocks(md.parse(text))

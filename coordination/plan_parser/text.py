@@ -6,6 +6,7 @@ The other modules of the parser share this vocabulary, so its names are public.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from typing import NamedTuple
@@ -156,7 +157,92 @@ def _repair_line(line: str) -> str:
     fixed = line.replace('â€"', "\u2014")
     fixed = _MOJIBAKE_RUN.sub(_restore_lost_bytes, fixed)
     fixed = ftfy.fix_text(fixed, _FTFY_CONFIG)
+    # ftfy wants more evidence for Mac Roman than one mis-read emoji gives; a run that
+    # re-encodes to valid UTF-8 through Mac Roman is that damage (see _repair_mac_roman).
+    fixed = _NON_ASCII_RUN.sub(_repair_mac_roman, fixed)
     return line if "\n" in fixed else fixed
+
+
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]{2,}")
+
+
+def _utf8_length(lead: int) -> int:
+    if 0xC2 <= lead <= 0xDF:
+        return 2
+    if 0xE0 <= lead <= 0xEF:
+        return 3
+    if 0xF0 <= lead <= 0xF4:
+        return 4
+    return 0
+
+
+def _repair_mac_roman(match: re.Match[str]) -> str:
+    """UTF-8 read as Mac Roman (U+201A U+00FA U+00C5 for ✅), one whole sequence at a time.
+
+    Every character of the run maps to one Mac Roman byte; a byte that starts a UTF-8
+    sequence whose continuation bytes follow and decode is replaced, anything else stays
+    as written (so 'café' or '—' alone are never touched).
+    """
+    return _repair_mac_roman_partial(match.group(0))
+
+
+def _repair_mac_roman_partial(run: str) -> str:
+    pieces: list[str] = []
+    chunk = ""
+    for char in run:
+        try:
+            char.encode("mac_roman")
+            chunk += char
+        except UnicodeEncodeError:
+            pieces.append(_decode_sequences(chunk, [c.encode("mac_roman")[0] for c in chunk]))
+            pieces.append(char)
+            chunk = ""
+    pieces.append(_decode_sequences(chunk, [c.encode("mac_roman")[0] for c in chunk]))
+    return "".join(pieces)
+
+
+def _decode_sequences(run: str, data: list[int]) -> str:
+    out: list[str] = []
+    i = 0
+    while i < len(data):
+        need = _utf8_length(data[i])
+        if need and i + need <= len(data):
+            try:
+                out.append(bytes(data[i : i + need]).decode("utf-8"))
+                i += need
+                continue
+            except UnicodeDecodeError:
+                pass
+        if data[i] == 0x9F and i + 3 <= len(data):
+            # 'üìã': the emoji's lead byte 0xF0 is Mac Roman's Apple logo (U+F8FF), which
+            # most fonts and tools drop; restored only when the result is an emoji.
+            try:
+                char = bytes((0xF0, *data[i : i + 3])).decode("utf-8")
+            except UnicodeDecodeError:
+                char = ""
+            if char and 0x1F000 <= ord(char) <= 0x1FAFF:
+                out.append(char)
+                i += 3
+                continue
+        out.append(run[i])
+        i += 1
+    return "".join(out)
+
+
+# A lead byte and a continuation byte, as Windows-1252 or Mac Roman shows them: what a
+# line still holds when its mojibake could not be repaired with confidence.
+def looks_mis_encoded(line: str) -> bool:
+    """Whether a line still shows undecoded UTF-8 (U+201A U+00C4, Ã© left over)."""
+    for match in _NON_ASCII_RUN.finditer(line):
+        for codec in ("cp1252", "mac_roman"):
+            try:
+                data = match.group(0).encode(codec)
+            except UnicodeEncodeError:
+                continue
+            for first, second in itertools.pairwise(data):
+                if _utf8_length(first) and 0x80 <= second <= 0xBF:
+                    return True
+    return False
 
 
 def _restore_lost_bytes(match: re.Match[str]) -> str:
@@ -260,6 +346,7 @@ def clean_title(markdown: str) -> str:
 def slugify(text: str, max_len: int = 40) -> str:
     """Readable key part: ascii words, parentheticals dropped ('Pin & lock' -> 'pin-lock')."""
     text = re.sub(r"\([^)]*\)", " ", text)
+    text = _NON_ASCII_RUN.sub(lambda m: " " if looks_mis_encoded(m.group(0)) else m.group(0), text)
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     slug = ""
     for word in re.findall(r"[a-z0-9]+", text.lower()):
