@@ -17,7 +17,7 @@ from coordination.plan_parser.resolve import (
     resolve_dependencies,
     settle_statuses,
 )
-from coordination.plan_parser.sections import read_section
+from coordination.plan_parser.sections import add_candidates, read_section
 from coordination.plan_parser.state import ParseState
 from coordination.plan_parser.tables import reject_broken_tables
 from coordination.plan_parser.text import (
@@ -83,6 +83,7 @@ def read_plan(state: ParseState) -> ParsedPlan:
     root = build_sections(blocks)
     title = find_title(state, blocks)
     read_section(state, root, inherited={})
+    add_candidates(state)
     if not state.tasks:
         raise PlanParseError(
             1,
@@ -110,6 +111,8 @@ def read_plan(state: ParseState) -> ParsedPlan:
         repaired_mojibake=bool(repaired_lines),
         source_name=state.source_name,
         coordinator=state.coordinator,
+        gates=list(state.gates),
+        inferences=[as_note(i) for i in sorted(dict.fromkeys(state.inferences), key=warning_line)],
     )
 
 

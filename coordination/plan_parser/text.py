@@ -53,6 +53,30 @@ _HOURS_PER_UNIT = {
     **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), 1 / 60),
     **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), 1.0),
 }
+# Days are not hours: a prose "~2 days" is read as 8 h working days and listed as an
+# inference by the caller (parse_estimate itself still refuses days in a field).
+HOURS_PER_DAY = 8.0
+PROSE_ESTIMATE = re.compile(
+    r"(?<![\w.])(?P<approx>~|≈|about\s+|approx\.?\s*)?"
+    r"(?P<low>\d+(?:\.\d+)?)(?:\s*(?:-|\u2013|to)\s*(?P<high>\d+(?:\.\d+)?))?\s*"
+    r"(?P<unit>h|hrs?|hours?|min|mins|minutes?|days?)\b",
+    re.IGNORECASE,
+)
+
+
+def prose_estimate(text: str) -> tuple[float, float, bool] | None:
+    """'2-3h', '30min', '(1 hour)', '~2 days' in running text -> (low, high, in_days)."""
+    match = PROSE_ESTIMATE.search(plain_text(text))
+    if not match:
+        return None
+    unit = match.group("unit").lower()
+    days = unit.startswith("day")
+    factor = HOURS_PER_DAY if days else _HOURS_PER_UNIT.get(unit, 1 / 60)
+    low = float(match.group("low")) * factor
+    high = float(match.group("high") or match.group("low")) * factor
+    return round(low, 4), round(high, 4), days
+
+
 NO_ESTIMATE = {"", "-", "\u2014", "\u2013", "?", "tbd", "tba", "n/a", "na", "none", "unknown"}
 _AMOUNT = re.compile(r"(\d+(?:[.,]\d+)?)\s*([a-z]*)")
 
@@ -440,6 +464,13 @@ CHECKBOX_STATUS = {
 }
 
 
+# "(CRITICAL)", "HIGH", "P1" in a title: a badge only in capitals or in parentheses.
+PRIORITY_BADGE = re.compile(
+    r"\((?P<word>(?i:critical|high|medium|low|p[0-4]))\)|"
+    r"(?<![\w-])(?P<bare>CRITICAL|HIGH|P[0-4])(?![\w-])"
+)
+
+
 def priority_of(value: str) -> str | None:
     for word in re.findall(r"[a-z0-9]+", plain_text(value).lower()):
         if word in _PRIORITY_WORDS:
@@ -510,7 +541,8 @@ def people(value: str) -> tuple[str, list[str]]:
 _FIELD = re.compile(
     r"^\s*(?:\*\*(?P<a>[^*]+?)\*\*\s*:|\*\*(?P<b>[^*]+?):\*\*|"
     r"(?P<c>Owners?|Agents?|Assignee|Reviewer|Goals?|Risk|Priority|Time|Estimate|Branch|"
-    r"Status|Files|Depends on|Dependencies|Blocked by|Accept|Acceptance|DoD)\s*:)\s*(?P<value>.*)$",
+    r"Status|Files|Depends on|Dependencies|Blocked by|Blocks|Accept|Acceptance|DoD)\s*:)"
+    r"\s*(?P<value>.*)$",
     re.IGNORECASE,
 )
 _LABELS = {
@@ -527,6 +559,7 @@ _LABELS = {
         ("accept", "acceptance", "acceptance criteria", "dod", "definition of done", "done when"),
         "accept",
     ),
+    **dict.fromkeys(("blocks", "unblocks"), "blocks"),
     "risk": "risk",
     "priority": "priority",
     "branch": "branch",
@@ -564,6 +597,9 @@ DEPENDENCY = re.compile(
 )
 TASK_MENTION = re.compile(rf"\bTasks?\s+(?P<refs>{_REF}(?:\s*(?:,|&|(?i:and))\s*{_REF})*)")
 BOLD_KEY_START = re.compile(rf"^\*\*(?P<ref>{_REF})\*\*")
+# An id as people write it at the start of a heading, item or bold label: E1, A1, B6,
+# H26, CC-3, #4, E402-1 (letters then digits, or letters-digits).
+WRITTEN_ID = r"(?:#\d+|[A-Z]{1,4}-\d+(?:[.-]\d+)?[a-z]?|[A-Z]{1,4}\d+(?:[.-]\d+)?[a-z]?)"
 KEY_LIKE = re.compile(r"#\d+|[A-Za-z]+-\d[\w-]*|[A-Z]+\d+[\w-]*")
 BY_NAME = re.compile(r"\b(?:by|from)\s+(?P<name>[A-Z][\w-]*(?:\s+[A-Z][\w-]*)?)")
 
