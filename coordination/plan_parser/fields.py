@@ -188,7 +188,8 @@ def read_prose(state: ParseState, task: ParsedTask, line: str, number: int) -> N
     support = _SUPPORT.match(plain)
     if support and normalize_agent_name(support.group("name")) in _KNOWN_KEYS:
         name = support.group("name")
-        if name != task.owner and name not in task.collaborators:
+        mine = {normalize_agent_name(n) for n in (task.owner, *task.collaborators)}
+        if normalize_agent_name(name) not in mine:
             task.collaborators.append(name)
             infer(state, number, f"task {task.key} collaborator {name}: {plain!r}")
     found = prose_estimate(plain)

@@ -9,7 +9,7 @@ from pathlib import PurePath
 from markdown_it import MarkdownIt
 
 from coordination.plan_parser.blocks import Block, build_blocks, build_sections
-from coordination.plan_parser.model import ParsedPlan, PlanNote, PlanParseError
+from coordination.plan_parser.model import ParsedPlan, ParsedTask, PlanNote, PlanParseError
 from coordination.plan_parser.resolve import (
     assign_owners_from_headings,
     known_agents,
@@ -97,6 +97,7 @@ def read_plan(state: ParseState) -> ParsedPlan:
     mark_critical_reviews(state)
     settle_statuses(state)
     tasks = list(state.tasks.values())
+    warn_derived_keys(state, tasks)
     for task in tasks:  # unknown is None, never an empty string (nothing guessed)
         task.priority = task.priority or None
         task.risk = task.risk or None
@@ -166,3 +167,18 @@ def as_note(warning: str) -> PlanNote:
     if match:
         return PlanNote(int(match.group(1)), match.group(2))
     return PlanNote(1, warning)
+
+
+def warn_derived_keys(state: ParseState, tasks: list[ParsedTask]) -> None:
+    """A key made from a title is not the plan's: say so, once per section."""
+    by_track: dict[str, list[ParsedTask]] = {}
+    for task in tasks:
+        if task.key in state.derived_keys:
+            by_track.setdefault(task.track, []).append(task)
+    for track, derived in by_track.items():
+        where = f"under {track!r}" if track else "outside any section"
+        state.warnings.append(
+            f"line {derived[0].source_line}: {len(derived)} task(s) {where} have no id "
+            f"(like A1, #3 or CC-2); keys derived from their titles: "
+            + ", ".join(t.key for t in derived)
+        )

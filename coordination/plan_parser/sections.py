@@ -184,6 +184,8 @@ def section_fields(state: ParseState, section: Section) -> dict[str, Any]:
     """Owner/Agents and Goal lines directly under a heading apply to its tasks."""
     fields: dict[str, Any] = {}
     for block in section.blocks:
+        if bold_label(block) is not None:
+            break  # from here on the lines belong to "**D1) Title**" tasks
         if block.kind != "paragraph":
             continue
         for line in block.text.split("\n"):

@@ -179,6 +179,8 @@ def _repair_line(line: str) -> str:
         return line
     # '”' uncurled to '"' after the damage: 'â€"' was an em dash.
     fixed = line.replace('â€"', "\u2014")
+    if _C1_CONTROL.search(fixed):  # read as Latin-1: the C1 bytes are still there, ftfy's case
+        fixed = ftfy.fix_text(fixed, _FTFY_CONFIG)
     fixed = _MOJIBAKE_RUN.sub(_restore_lost_bytes, fixed)
     fixed = ftfy.fix_text(fixed, _FTFY_CONFIG)
     # ftfy wants more evidence for Mac Roman than one mis-read emoji gives; a run that
@@ -187,6 +189,7 @@ def _repair_line(line: str) -> str:
     return line if "\n" in fixed else fixed
 
 
+_C1_CONTROL = re.compile("[\x80-\x9f]")
 _NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]{2,}")
 
 
@@ -257,6 +260,8 @@ def _decode_sequences(run: str, data: list[int]) -> str:
 # line still holds when its mojibake could not be repaired with confidence.
 def looks_mis_encoded(line: str) -> bool:
     """Whether a line still shows undecoded UTF-8 (U+201A U+00C4, Ã© left over)."""
+    if _C1_CONTROL.search(line):
+        return True
     for match in _NON_ASCII_RUN.finditer(line):
         for codec in ("cp1252", "mac_roman"):
             try:
