@@ -62,6 +62,7 @@ _GATE_HEADING = re.compile(
 _EXAMPLE_HEADING = re.compile(
     r"\b(?:templates?|examples?|pr[- ]body|paste[- ]?packs?|pasteable|copy this)\b", re.IGNORECASE
 )
+_DONE_WORD = re.compile(r"\b(?:COMPLETED|COMPLETE|DONE)\b")
 _DONE_MARK = re.compile(r"\s*(?:✅\s*)?\b(?:COMPLETED|DONE|COMPLETE)\b\s*|\s*✅\s*")
 
 
@@ -78,18 +79,13 @@ def heading_task(section: Section) -> tuple[str, str] | None:
 def title_facts(state: ParseState, task: ParsedTask, raw: str, line: int) -> str:
     """What a title says besides its name: a done mark, a priority badge, an estimate."""
     title = raw
-    if (
-        task.status in ("", "todo")
-        and _DONE_MARK.search(title)
-        and re.search(r"✅|\b(?:COMPLETED|DONE|COMPLETE)\b", title)
-    ):
+    # "✅ COMPLETED" / "DONE" in capitals marks a heading or label task done; a lone ✅
+    # is decoration in these plans (docs/plan-format.md), and a checkbox already spoke.
+    done_word = _DONE_WORD.search(title)
+    if task.status == "" and done_word:
         task.status = "done"
-        infer(state, line, f"task {task.key} is done: its title is marked done")
-    title = (
-        _DONE_MARK.sub(" ", title)
-        if "✅" in title or re.search(r"\b(?:COMPLETED|DONE)\b", title)
-        else title
-    )
+        infer(state, line, f"task {task.key} is done: its title says {done_word.group(0)!r}")
+        title = _DONE_MARK.sub(" ", title)
     badge = PRIORITY_BADGE.search(title)
     if badge and task.priority in (None, ""):
         task.priority = priority_of(badge.group("word") or badge.group("bare")) or None

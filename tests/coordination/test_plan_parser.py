@@ -887,3 +887,17 @@ def test_plan_notes_are_strings_with_a_line() -> None:
         "task E2 blocks 'E3', which this plan does not define",
     )
     assert json.loads(json.dumps(plan_to_dict(plan)))["warning_details"][0]["line"] == 13
+
+
+def test_a_done_word_marks_a_heading_or_label_task_done_but_a_lone_tick_does_not() -> None:
+    plan = parse_plan(
+        "# P\n\n## S\n\n- [ ] X1 - thing ✅\n- [ ] X2 - other DONE\n\n"
+        "**D1) Dry run** ✅ COMPLETED\n\n**D2) Wet run** ✅\n"
+    )
+    assert [(t.key, t.title, t.status) for t in plan.tasks] == [
+        ("X1", "thing", "todo"),
+        ("X2", "other DONE", "todo"),  # the checkbox says todo; the title stays as written
+        ("D1", "Dry run", "done"),
+        ("D2", "Wet run", "todo"),
+    ]
+    assert "line 8: task D1 is done: its title says 'COMPLETED'" in plan.inferences
