@@ -49,7 +49,8 @@ def read_body(
                     pending = None
                 elif found:
                     apply_field(state, task, found, number, checkbox_done=checkbox_done)
-                    pending = found if offset == len(lines) - 1 else None
+                    last = offset == len(lines) - 1
+                    pending = found if last and not found.value else None
                 else:
                     add_note(task, plain_text(line, keep_code=True))
                     read_prose(state, task, line, number)

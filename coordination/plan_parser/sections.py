@@ -126,7 +126,8 @@ def read_section(state: ParseState, section: Section, inherited: dict[str, Any])
     track = _TRACK_HEADING.match(heading) if section.level >= 2 else None
     scope = {**inherited, **own}
     if section.level >= 2:
-        scope["track"] = clean_title(track.group("title")) if track else section.track_name
+        name = clean_title(track.group("title")) if track else section.track_name
+        scope["track"] = clean_title(_DONE_MARK.sub(" ", name)) if _DONE_WORD.search(name) else name
         scope["key_prefix"] = section.key_prefix
         scope["chain"] = [section.title, *inherited.get("chain", [])]
     if track and track.group("owner") and "owner" not in own:
@@ -137,6 +138,8 @@ def read_section(state: ParseState, section: Section, inherited: dict[str, Any])
     read_section_blocks(state, section, scope)
     for child in section.children:
         read_section(state, child, scope)
+    if section.level >= 2 and _DONE_WORD.search(heading):
+        mark_section_done(state, section, list(state.tasks)[before:])
     if len(state.tasks) == before and track:
         read_track_as_task(state, section, scope, track.group("key"))
     elif len(state.tasks) == before and own.get("owner") and section.level >= 1:
@@ -387,3 +390,17 @@ def add_candidates(state: ParseState) -> None:
         task.title = title_facts(state, task, title, line)
         scan_dependencies(state, task.key, title, line)
         add_task(state, task)
+
+
+def mark_section_done(state: ParseState, section: Section, keys: list[str]) -> None:
+    """'## Phase 1 ✅ COMPLETED': its tasks are done, unless a box or a Status says otherwise."""
+    for key in keys:
+        task = state.tasks[key]
+        if task.status == "":
+            task.status = "done"
+            infer(state, task.source_line, f"task {key} is done: section {section.title!r}")
+        elif task.status != "done":
+            state.warnings.append(
+                f"line {task.source_line}: task {key} is {task.status} but its section "
+                f"{section.title!r} says it is complete; kept {task.status}"
+            )

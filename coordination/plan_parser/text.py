@@ -546,7 +546,8 @@ def people(value: str) -> tuple[str, list[str]]:
 _FIELD = re.compile(
     r"^\s*(?:\*\*(?P<a>[^*]+?)\*\*\s*:|\*\*(?P<b>[^*]+?):\*\*|"
     r"(?P<c>Owners?|Agents?|Assignee|Reviewer|Goals?|Risk|Priority|Time|Estimate|Branch|"
-    r"Status|Files|Depends on|Dependencies|Blocked by|Blocks|Accept|Acceptance|DoD)\s*:)"
+    r"Status|Files|Depends on|Dependencies|Blocked by|Blocks|Accept(?:ance)?(?: criteria)?|"
+    r"Done when|DoD)\s*:)"
     r"\s*(?P<value>.*)$",
     re.IGNORECASE,
 )

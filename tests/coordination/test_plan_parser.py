@@ -781,6 +781,7 @@ def test_the_corpus_has_a_plan_per_style() -> None:
         "heading-ids",
         "list-ids",
         "bold-labels",
+        "done-sections",
         "not-tasks",
         "mojibake-cp1252",
         "mojibake-macroman",
