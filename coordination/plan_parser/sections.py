@@ -121,7 +121,8 @@ def read_section(state: ParseState, section: Section, inherited: dict[str, Any])
     if section.level >= 2 and _GATE_HEADING.search(heading) and read_gate(state, section):
         return
     if section.level >= 1 and _EXAMPLE_HEADING.search(heading):
-        return  # templates and examples: text to copy, not tasks
+        skip_example(state, section)  # templates and examples: text to copy, not tasks
+        return
     own = section_fields(state, section)
     track = _TRACK_HEADING.match(heading) if section.level >= 2 else None
     scope = {**inherited, **own}
@@ -404,3 +405,28 @@ def mark_section_done(state: ParseState, section: Section, keys: list[str]) -> N
                 f"line {task.source_line}: task {key} is {task.status} but its section "
                 f"{section.title!r} says it is complete; kept {task.status}"
             )
+
+
+def skip_example(state: ParseState, section: Section) -> None:
+    """Say so when a template/example section holds checkboxes outside code blocks."""
+    boxes = []
+
+    def walk(blocks: list[Block]) -> None:
+        for block in blocks:
+            if block.kind == "list":
+                for item in block.children:
+                    if CHECKBOX.match(item.item_text):
+                        boxes.append(item.line)
+                    walk(item.children)
+
+    def visit(current: Section) -> None:
+        walk(current.blocks)
+        for child in current.children:
+            visit(child)
+
+    visit(section)
+    if boxes:
+        state.warnings.append(
+            f"line {boxes[0]}: {len(boxes)} checkbox(es) under {section.title!r} not read as "
+            "tasks: the heading marks a template or example (rename it to import them)"
+        )
