@@ -22,6 +22,7 @@ class Block:
     text: str = ""
     level: int = 0
     children: list[Block] = field(default_factory=list)
+    ordered: bool = False
 
     @property
     def item_text(self) -> str:
@@ -95,6 +96,7 @@ def build_blocks(tokens: list[Token]) -> list[Block]:
                 continue
             level = int(token.tag[1]) if kind == "heading" else 0
             block = Block(kind, token.map[0] + 1, token.map[1], level=level)
+            block.ordered = token.type == "ordered_list_open"
             top.children.append(block)
             stack.append(block)
         elif token.nesting == -1:

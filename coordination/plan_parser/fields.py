@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from coordination.plan_parser.blocks import Block
 from coordination.plan_parser.model import AcceptanceItem, ParsedTask, PlanParseError
 from coordination.plan_parser.resolve import add_refs, resolve_reviewer, scan_dependencies
-from coordination.plan_parser.state import ParseState, add_note, checked, extend
+from coordination.plan_parser.state import ParseState, add_note, checked, extend, infer
 from coordination.plan_parser.text import (
     CHECKBOX,
     CODE_SPAN,
+    KNOWN_AGENTS,
     Field,
     clean_title,
     file_names,
+    normalize_agent_name,
     parse_estimate,
     people,
     plain_text,
     priority_of,
+    prose_estimate,
     read_field,
+    refs_in,
     risk_of,
     status_of,
 )
@@ -44,10 +49,11 @@ def read_body(
                     pending = None
                 elif found:
                     apply_field(state, task, found, number, checkbox_done=checkbox_done)
-                    pending = found if offset == len(lines) - 1 else None
+                    last = offset == len(lines) - 1
+                    pending = found if last and not found.value else None
                 else:
                     add_note(task, plain_text(line, keep_code=True))
-                    scan_dependencies(state, task.key, line, number)
+                    read_prose(state, task, line, number)
         elif block.kind == "list":
             for item in block.children:
                 read_body_item(state, task, item, pending, checkbox_done=checkbox_done)
@@ -93,9 +99,16 @@ def apply_field(
     state: ParseState, task: ParsedTask, found: Field, line: int, *, checkbox_done: bool = False
 ) -> None:
     value = found.value
+    if found.kind == "owner" and re.search(r"\.\s+\S", plain_text(value)):
+        # "Owner: Codex. Estimate 3h.": the name ends the sentence; the rest is prose
+        value, rest = re.split(r"\.\s+(?=\S)", plain_text(value), maxsplit=1)
+        read_prose(state, task, rest, line)
     plain = plain_text(value, keep_code=True)
     if found.kind == "owner" and value:
         task.owner, task.collaborators = people(value)
+    elif found.kind == "blocks" and value:
+        for ref in refs_in(CODE_SPAN.sub(r"\2", plain_text(value))):
+            state.blocks_refs.setdefault(task.key, []).append((ref, line))
     elif found.kind == "collaborators" and value:
         first, others = people(value)
         extend(task.collaborators, [n for n in (first, *others) if n != task.owner])
@@ -164,3 +177,28 @@ def estimate(value: str, line: int) -> tuple[float | None, float | None]:
         return parse_estimate(value)
     except ValueError as exc:
         raise PlanParseError(line, str(exc)) from None
+
+
+_SUPPORT = re.compile(r"^\s*(?P<name>.+?)\s+(?:support|supports|assists|helps)\b", re.IGNORECASE)
+
+
+def read_prose(state: ParseState, task: ParsedTask, line: str, number: int) -> None:
+    """A task's unlabelled line: dependencies, "Claude Code support", an estimate in words."""
+    scan_dependencies(state, task.key, line, number)
+    plain = plain_text(line)
+    support = _SUPPORT.match(plain)
+    if support and normalize_agent_name(support.group("name")) in _KNOWN_KEYS:
+        name = support.group("name")
+        mine = {normalize_agent_name(n) for n in (task.owner, *task.collaborators)}
+        if normalize_agent_name(name) not in mine:
+            task.collaborators.append(name)
+            infer(state, number, f"task {task.key} collaborator {name}: {plain!r}")
+    found = prose_estimate(plain)
+    if found and task.estimate_min_hours is None and task.estimate_max_hours is None:
+        low, high, days = found
+        task.estimate_min_hours, task.estimate_max_hours = low, high
+        how = "days read as 8 h working days" if days else "read from the text"
+        infer(state, number, f"task {task.key} estimate {low:g}-{high:g} h: {how} ({plain!r})")
+
+
+_KNOWN_KEYS = {normalize_agent_name(name) for name in KNOWN_AGENTS}

@@ -9,7 +9,7 @@ from pathlib import PurePath
 from markdown_it import MarkdownIt
 
 from coordination.plan_parser.blocks import Block, build_blocks, build_sections
-from coordination.plan_parser.model import ParsedPlan, PlanParseError
+from coordination.plan_parser.model import ParsedPlan, ParsedTask, PlanNote, PlanParseError
 from coordination.plan_parser.resolve import (
     assign_owners_from_headings,
     known_agents,
@@ -17,11 +17,12 @@ from coordination.plan_parser.resolve import (
     resolve_dependencies,
     settle_statuses,
 )
-from coordination.plan_parser.sections import read_section
+from coordination.plan_parser.sections import add_candidates, read_section
 from coordination.plan_parser.state import ParseState
 from coordination.plan_parser.tables import reject_broken_tables
 from coordination.plan_parser.text import (
     clean_title,
+    looks_mis_encoded,
     plain_text,
     repair_mojibake,
     warning_line,
@@ -69,6 +70,12 @@ def read_plan(state: ParseState) -> ParsedPlan:
             f"{len(repaired_lines)} line(s)"
         )
     state.lines = text.split("\n")
+    for number, line in enumerate(state.lines, start=1):
+        if looks_mis_encoded(line):
+            state.warnings.append(
+                f"line {number}: looks mis-encoded (mojibake) but cannot be repaired "
+                "with confidence; left as written"
+            )
     state.coordinator = find_coordinator(state, text)
     md = MarkdownIt("commonmark").enable(["table", "strikethrough"])
     blocks = build_blocks(md.parse(text))
@@ -76,6 +83,7 @@ def read_plan(state: ParseState) -> ParsedPlan:
     root = build_sections(blocks)
     title = find_title(state, blocks)
     read_section(state, root, inherited={})
+    add_candidates(state)
     if not state.tasks:
         raise PlanParseError(
             1,
@@ -89,16 +97,23 @@ def read_plan(state: ParseState) -> ParsedPlan:
     mark_critical_reviews(state)
     settle_statuses(state)
     tasks = list(state.tasks.values())
+    warn_derived_keys(state, tasks)
+    for task in tasks:  # unknown is None, never an empty string (nothing guessed)
+        task.priority = task.priority or None
+        task.risk = task.risk or None
+        task.key_derived = task.key in state.derived_keys
     tracks = list(dict.fromkeys(t.track for t in tasks if t.track))
     return ParsedPlan(
         title=title,
         tasks=tasks,
         tracks=tracks,
-        warnings=sorted(dict.fromkeys(state.warnings), key=warning_line),
+        warnings=[as_note(w) for w in sorted(dict.fromkeys(state.warnings), key=warning_line)],
         checksum=state.checksum,
         repaired_mojibake=bool(repaired_lines),
         source_name=state.source_name,
         coordinator=state.coordinator,
+        gates=list(state.gates),
+        inferences=[as_note(i) for i in sorted(dict.fromkeys(state.inferences), key=warning_line)],
     )
 
 
@@ -144,3 +159,26 @@ def find_title(state: ParseState, blocks: list[Block]) -> str:
         if block.kind == "heading":
             return clean_title(block.text)
     return PurePath(state.source_name).stem if state.source_name else ""
+
+
+def as_note(warning: str) -> PlanNote:
+    """A ``"line N: message"`` string as a PlanNote (line 1 when it names no line)."""
+    match = re.match(r"line (\d+): (.*)\Z", warning, flags=re.DOTALL)
+    if match:
+        return PlanNote(int(match.group(1)), match.group(2))
+    return PlanNote(1, warning)
+
+
+def warn_derived_keys(state: ParseState, tasks: list[ParsedTask]) -> None:
+    """A key made from a title is not the plan's: say so, once per section."""
+    by_track: dict[str, list[ParsedTask]] = {}
+    for task in tasks:
+        if task.key in state.derived_keys:
+            by_track.setdefault(task.track, []).append(task)
+    for track, derived in by_track.items():
+        where = f"under {track!r}" if track else "outside any section"
+        state.warnings.append(
+            f"line {derived[0].source_line}: {len(derived)} task(s) {where} have no id "
+            f"(like A1, #3 or CC-2); keys derived from their titles: "
+            + ", ".join(t.key for t in derived)
+        )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from coordination.plan_parser.state import ParseState
+from coordination.plan_parser.state import ParseState, infer
 from coordination.plan_parser.text import (
     BOLD_KEY_START,
     BY_NAME,
@@ -54,12 +54,22 @@ def assign_owners_from_headings(state: ParseState) -> None:
     """'Claude Code Execution Tasks' owns its tasks; the plan title never does."""
     unassigned: dict[str, list[str]] = {}
     for task in state.tasks.values():
+        handed = state.owner_sources.get(task.key)
+        if handed and task.owner == handed[0]:
+            infer(
+                state, task.source_line, f"task {task.key} owner {task.owner}: from the {handed[1]}"
+            )
         if task.owner:
             continue
         for heading in state.chains.get(task.key, []):
             name = agent_in(state, heading)
             if name:
                 task.owner = name
+                infer(
+                    state,
+                    task.source_line,
+                    f"task {task.key} owner {name}: named in heading {heading!r}",
+                )
                 break
         else:
             unassigned.setdefault(task.track, []).append(task.key)
@@ -72,8 +82,23 @@ def assign_owners_from_headings(state: ParseState) -> None:
         )
 
 
+_CROSS_AFTER = re.compile(
+    r"\b(?i:after|depends\s+on|blocked\s+by|needs|requires)\s+(?:(?i:task)\s+)?"
+    r"(?P<ref>[A-Za-z][\w.-]*:(?:#\d+|[A-Za-z0-9][\w.-]*))"
+)
+_SECTION_AFTER = re.compile(
+    r"\b(?i:after|depends\s+on|blocked\s+by)\s+(?P<name>(?i:batch|phase|track|step|stage|wave|"
+    r"sprint|day|week)\s+[\w.-]+)"
+)
+
+
 def scan_dependencies(state: ParseState, key: str, text: str, line: int) -> None:
     prose = CODE_SPAN.sub(" ", text)
+    for match in _SECTION_AFTER.finditer(prose):
+        state.dep_refs.setdefault(key, []).append((SECTION_REF + match.group("name"), line, True))
+    for match in _CROSS_AFTER.finditer(prose):
+        state.dep_refs.setdefault(key, []).append((match.group("ref"), line, True))
+    prose = _CROSS_AFTER.sub(" ", _SECTION_AFTER.sub(" ", prose))
     for match in DEPENDENCY.finditer(prose):
         explicit = bool(match.group("task"))
         for ref in refs_in(match.group("refs")):
@@ -82,7 +107,11 @@ def scan_dependencies(state: ParseState, key: str, text: str, line: int) -> None
 
 
 def add_refs(state: ParseState, key: str, text: str, line: int, *, explicit: bool) -> None:
-    for ref in refs_in(CODE_SPAN.sub(r"\2", plain_text(text))):
+    plain = CODE_SPAN.sub(r"\2", plain_text(text))
+    for match in CROSS_PLAN.finditer(plain):
+        state.dep_refs.setdefault(key, []).append((match.group(0), line, explicit))
+    plain = CROSS_PLAN.sub(" ", plain)
+    for ref in refs_in(plain):
         if ref.lower() not in ("task", "tasks", "and"):
             state.dep_refs.setdefault(key, []).append((ref, line, explicit))
 
@@ -101,15 +130,68 @@ def resolve_dependencies(state: ParseState) -> None:
         if task is None:
             continue
         for ref, line, explicit in refs:
-            target = resolve_ref(state, ref)
+            if CROSS_PLAN.fullmatch(ref):  # "OTHER-PLAN:B2": resolved by the importer
+                if ref not in task.depends_on:
+                    task.depends_on.append(ref)
+                continue
+            if ref.startswith(SECTION_REF):
+                targets = section_tasks(state, ref.removeprefix(SECTION_REF), key)
+                if targets:
+                    infer(
+                        state,
+                        line,
+                        f"task {key} depends on every task of "
+                        f"{ref.removeprefix(SECTION_REF)!r}: {', '.join(targets)}",
+                    )
+                    task.depends_on.extend(t for t in targets if t not in task.depends_on)
+                    continue
+                target = None
+                ref = ref.removeprefix(SECTION_REF)
+            else:
+                target = resolve_ref(state, ref)
             if target is None:
                 if explicit:
                     state.warnings.append(
                         f"line {line}: task {key} depends on {ref!r}, "
                         "which this plan does not define"
                     )
+                    if ref not in task.unresolved_depends_on:
+                        task.unresolved_depends_on.append(ref)
             elif target != key and target not in task.depends_on:
                 task.depends_on.append(target)
+    for key, refs in state.blocks_refs.items():
+        for ref, line in refs:
+            target = resolve_ref(state, ref)
+            if target is None:
+                state.warnings.append(
+                    f"line {line}: task {key} blocks {ref!r}, which this plan does not define"
+                )
+                continue
+            blocked = state.tasks[target]
+            if target != key and key not in blocked.depends_on:
+                blocked.depends_on.append(key)
+                infer(state, line, f"task {target} depends on {key}: {key} says it blocks it")
+
+
+SECTION_REF = "section:"
+CROSS_PLAN = re.compile(r"[A-Za-z][\w.-]*:(?:#\d+|[A-Za-z0-9][\w.-]*)")
+
+
+def section_tasks(state: ParseState, name: str, key: str) -> list[str]:
+    """The tasks under the heading 'Batch 3' (for '(after Batch 3)'), never the task itself."""
+    wanted = name.lower()
+    found = []
+    for other, chain in state.chains.items():
+        if (
+            other != key
+            and other in state.tasks
+            and any(
+                plain_text(h).lower() == wanted or plain_text(h).lower().startswith(wanted + " ")
+                for h in chain[:1]
+            )
+        ):
+            found.append(other)
+    return found
 
 
 def mark_critical(state: ParseState, key: str, reviewer: str, line: int) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from coordination.plan_parser.model import ParsedTask
+from coordination.plan_parser.model import ParsedTask, PlanGate
 from coordination.plan_parser.text import plain_text
 
 
@@ -20,7 +20,15 @@ class ParseState:
     source_name: str = ""
     tasks: dict[str, ParsedTask] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    inferences: list[str] = field(default_factory=list)
+    gates: list[PlanGate] = field(default_factory=list)
+    # "1. **H26** Title" items: tasks only if no other place defines the key.
+    candidates: list[tuple[ParsedTask, str, int]] = field(default_factory=list)
     coordinator: str = ""
+    # Per task key: the owner a heading or group label handed down, and from where.
+    owner_sources: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # Per task key: references of "BLOCKS: X" lines (X depends on the task).
+    blocks_refs: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     derived_keys: set[str] = field(default_factory=set)
     # Per task key: dependency mentions (ref, line, said "Task"), the states of its
     # acceptance checkboxes, and the headings above it (nearest first).
@@ -51,3 +59,8 @@ def extend(target: list[str], values: list[str]) -> None:
     for value in values:
         if value and value not in target:
             target.append(value)
+
+
+def infer(state: ParseState, line: int, message: str) -> None:
+    """Record something the parser concluded rather than read in a labelled place."""
+    state.inferences.append(f"line {line}: {message}")

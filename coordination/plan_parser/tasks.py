@@ -25,6 +25,8 @@ def new_task(
     task.collaborators = list(scope.get("collaborators", []))
     task.goal = scope.get("goal", "")
     task.status = ""  # "" until stated; settled to todo at the end
+    if task.owner and scope.get("owner_from"):
+        state.owner_sources[key] = (task.owner, scope["owner_from"])
     if scope.get("agents_line"):
         task.notes = scope["agents_line"]
     state.chains.setdefault(key, list(scope.get("chain", [])))

@@ -6,6 +6,7 @@ The other modules of the parser share this vocabulary, so its names are public.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from typing import NamedTuple
@@ -52,6 +53,30 @@ _HOURS_PER_UNIT = {
     **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), 1 / 60),
     **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), 1.0),
 }
+# Days are not hours: a prose "~2 days" is read as 8 h working days and listed as an
+# inference by the caller (parse_estimate itself still refuses days in a field).
+HOURS_PER_DAY = 8.0
+PROSE_ESTIMATE = re.compile(
+    r"(?<![\w.])(?P<approx>~|≈|about\s+|approx\.?\s*)?"
+    r"(?P<low>\d+(?:\.\d+)?)(?:\s*(?:-|\u2013|to)\s*(?P<high>\d+(?:\.\d+)?))?\s*"
+    r"(?P<unit>h|hrs?|hours?|min|mins|minutes?|days?)\b",
+    re.IGNORECASE,
+)
+
+
+def prose_estimate(text: str) -> tuple[float, float, bool] | None:
+    """'2-3h', '30min', '(1 hour)', '~2 days' in running text -> (low, high, in_days)."""
+    match = PROSE_ESTIMATE.search(plain_text(text))
+    if not match:
+        return None
+    unit = match.group("unit").lower()
+    days = unit.startswith("day")
+    factor = HOURS_PER_DAY if days else _HOURS_PER_UNIT.get(unit, 1 / 60)
+    low = float(match.group("low")) * factor
+    high = float(match.group("high") or match.group("low")) * factor
+    return round(low, 4), round(high, 4), days
+
+
 NO_ESTIMATE = {"", "-", "\u2014", "\u2013", "?", "tbd", "tba", "n/a", "na", "none", "unknown"}
 _AMOUNT = re.compile(r"(\d+(?:[.,]\d+)?)\s*([a-z]*)")
 
@@ -154,9 +179,99 @@ def _repair_line(line: str) -> str:
         return line
     # '”' uncurled to '"' after the damage: 'â€"' was an em dash.
     fixed = line.replace('â€"', "\u2014")
+    if _C1_CONTROL.search(fixed):  # read as Latin-1: the C1 bytes are still there, ftfy's case
+        fixed = ftfy.fix_text(fixed, _FTFY_CONFIG)
     fixed = _MOJIBAKE_RUN.sub(_restore_lost_bytes, fixed)
     fixed = ftfy.fix_text(fixed, _FTFY_CONFIG)
+    # ftfy wants more evidence for Mac Roman than one mis-read emoji gives; a run that
+    # re-encodes to valid UTF-8 through Mac Roman is that damage (see _repair_mac_roman).
+    fixed = _NON_ASCII_RUN.sub(_repair_mac_roman, fixed)
     return line if "\n" in fixed else fixed
+
+
+_C1_CONTROL = re.compile("[\x80-\x9f]")
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]{2,}")
+
+
+def _utf8_length(lead: int) -> int:
+    if 0xC2 <= lead <= 0xDF:
+        return 2
+    if 0xE0 <= lead <= 0xEF:
+        return 3
+    if 0xF0 <= lead <= 0xF4:
+        return 4
+    return 0
+
+
+def _repair_mac_roman(match: re.Match[str]) -> str:
+    """UTF-8 read as Mac Roman (U+201A U+00FA U+00C5 for ✅), one whole sequence at a time.
+
+    Every character of the run maps to one Mac Roman byte; a byte that starts a UTF-8
+    sequence whose continuation bytes follow and decode is replaced, anything else stays
+    as written (so 'café' or '—' alone are never touched).
+    """
+    return _repair_mac_roman_partial(match.group(0))
+
+
+def _repair_mac_roman_partial(run: str) -> str:
+    pieces: list[str] = []
+    chunk = ""
+    for char in run:
+        try:
+            char.encode("mac_roman")
+            chunk += char
+        except UnicodeEncodeError:
+            pieces.append(_decode_sequences(chunk, [c.encode("mac_roman")[0] for c in chunk]))
+            pieces.append(char)
+            chunk = ""
+    pieces.append(_decode_sequences(chunk, [c.encode("mac_roman")[0] for c in chunk]))
+    return "".join(pieces)
+
+
+def _decode_sequences(run: str, data: list[int]) -> str:
+    out: list[str] = []
+    i = 0
+    while i < len(data):
+        need = _utf8_length(data[i])
+        if need and i + need <= len(data):
+            try:
+                out.append(bytes(data[i : i + need]).decode("utf-8"))
+                i += need
+                continue
+            except UnicodeDecodeError:
+                pass
+        if data[i] == 0x9F and i + 3 <= len(data):
+            # 'üìã': the emoji's lead byte 0xF0 is Mac Roman's Apple logo (U+F8FF), which
+            # most fonts and tools drop; restored only when the result is an emoji.
+            try:
+                char = bytes((0xF0, *data[i : i + 3])).decode("utf-8")
+            except UnicodeDecodeError:
+                char = ""
+            if char and 0x1F000 <= ord(char) <= 0x1FAFF:
+                out.append(char)
+                i += 3
+                continue
+        out.append(run[i])
+        i += 1
+    return "".join(out)
+
+
+# A lead byte and a continuation byte, as Windows-1252 or Mac Roman shows them: what a
+# line still holds when its mojibake could not be repaired with confidence.
+def looks_mis_encoded(line: str) -> bool:
+    """Whether a line still shows undecoded UTF-8 (U+201A U+00C4, Ã© left over)."""
+    if _C1_CONTROL.search(line):
+        return True
+    for match in _NON_ASCII_RUN.finditer(line):
+        for codec in ("cp1252", "mac_roman"):
+            try:
+                data = match.group(0).encode(codec)
+            except UnicodeEncodeError:
+                continue
+            for first, second in itertools.pairwise(data):
+                if _utf8_length(first) and 0x80 <= second <= 0xBF:
+                    return True
+    return False
 
 
 def _restore_lost_bytes(match: re.Match[str]) -> str:
@@ -260,6 +375,7 @@ def clean_title(markdown: str) -> str:
 def slugify(text: str, max_len: int = 40) -> str:
     """Readable key part: ascii words, parentheticals dropped ('Pin & lock' -> 'pin-lock')."""
     text = re.sub(r"\([^)]*\)", " ", text)
+    text = _NON_ASCII_RUN.sub(lambda m: " " if looks_mis_encoded(m.group(0)) else m.group(0), text)
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     slug = ""
     for word in re.findall(r"[a-z0-9]+", text.lower()):
@@ -353,6 +469,13 @@ CHECKBOX_STATUS = {
 }
 
 
+# "(CRITICAL)", "HIGH", "P1" in a title: a badge only in capitals or in parentheses.
+PRIORITY_BADGE = re.compile(
+    r"\((?P<word>(?i:critical|high|medium|low|p[0-4]))\)|"
+    r"(?<![\w-])(?P<bare>CRITICAL|HIGH|P[0-4])(?![\w-])"
+)
+
+
 def priority_of(value: str) -> str | None:
     for word in re.findall(r"[a-z0-9]+", plain_text(value).lower()):
         if word in _PRIORITY_WORDS:
@@ -423,7 +546,9 @@ def people(value: str) -> tuple[str, list[str]]:
 _FIELD = re.compile(
     r"^\s*(?:\*\*(?P<a>[^*]+?)\*\*\s*:|\*\*(?P<b>[^*]+?):\*\*|"
     r"(?P<c>Owners?|Agents?|Assignee|Reviewer|Goals?|Risk|Priority|Time|Estimate|Branch|"
-    r"Status|Files|Depends on|Dependencies|Blocked by|Accept|Acceptance|DoD)\s*:)\s*(?P<value>.*)$",
+    r"Status|Files|Depends on|Dependencies|Blocked by|Blocks|Accept(?:ance)?(?: criteria)?|"
+    r"Done when|DoD)\s*:)"
+    r"\s*(?P<value>.*)$",
     re.IGNORECASE,
 )
 _LABELS = {
@@ -440,6 +565,7 @@ _LABELS = {
         ("accept", "acceptance", "acceptance criteria", "dod", "definition of done", "done when"),
         "accept",
     ),
+    **dict.fromkeys(("blocks", "unblocks"), "blocks"),
     "risk": "risk",
     "priority": "priority",
     "branch": "branch",
@@ -477,6 +603,9 @@ DEPENDENCY = re.compile(
 )
 TASK_MENTION = re.compile(rf"\bTasks?\s+(?P<refs>{_REF}(?:\s*(?:,|&|(?i:and))\s*{_REF})*)")
 BOLD_KEY_START = re.compile(rf"^\*\*(?P<ref>{_REF})\*\*")
+# An id as people write it at the start of a heading, item or bold label: E1, A1, B6,
+# H26, CC-3, #4, E402-1 (letters then digits, or letters-digits).
+WRITTEN_ID = r"(?:#\d+|[A-Z]{1,4}-\d+(?:[.-]\d+)?[a-z]?|[A-Z]{1,4}\d+(?:[.-]\d+)?[a-z]?)"
 KEY_LIKE = re.compile(r"#\d+|[A-Za-z]+-\d[\w-]*|[A-Z]+\d+[\w-]*")
 BY_NAME = re.compile(r"\b(?:by|from)\s+(?P<name>[A-Z][\w-]*(?:\s+[A-Z][\w-]*)?)")
 

@@ -314,7 +314,7 @@ def test_it_reads_a_checkbox_item(t4_plan: ParsedPlan) -> None:
         )
     ]
     assert "Use `auto_discover()` at service boot" in task.notes
-    assert (task.priority, task.risk, task.files, task.depends_on) == ("", "", [], [])
+    assert (task.priority, task.risk, task.files, task.depends_on) == (None, None, [], [])
     assert (task.estimate_min_hours, task.estimate_max_hours) == (None, None)
 
 
@@ -551,7 +551,7 @@ def test_it_reads_risks(value: str, risk: str) -> None:
 
 def test_it_warns_about_a_priority_it_does_not_know() -> None:
     plan = parse_plan(table_plan("Priority", "whenever"))
-    assert plan.task("#1").priority == ""
+    assert plan.task("#1").priority is None
     assert plan.warnings == ["line 5: cannot read priority 'whenever'; left empty"]
 
 
@@ -588,7 +588,12 @@ def test_it_reads_checkbox_lists() -> None:
     assert metrics.files == ["soak/metrics.py", "ops/rules.yml"]
     assert metrics.acceptance == [AcceptanceItem("dashboards render", False)]
     assert plan.task("CC-7").title == "Review the breaker (after Task wire-the-breaker)"
-    assert "line 14: another task is already called 'sprint-1.add-metrics'" in plan.warnings[0]
+    assert any(
+        "line 14: another task is already called 'sprint-1.add-metrics'" in w for w in plan.warnings
+    )
+    # Keys made from titles are never silent (issue 15): one warning for the section.
+    assert plan.warnings[0].startswith("line 7: 4 task(s) under 'Sprint 1' have no id")
+    assert plan.warnings[0].line == 7
 
 
 def test_it_reads_dependency_fields_and_warns_about_unknown_tasks() -> None:
@@ -714,3 +719,186 @@ def test_it_serialises_a_plan_to_json(coordination_plan: ParsedPlan) -> None:
     assert first["acceptance"][0] == {"text": "All 4 guardrails pass", "done": False}
     assert first["depends_on"] == ["#1"]
     assert first["estimate_min_hours"] == 0.5
+
+
+# --------------------------------------------------------------------------- corpus (issue 15)
+
+# One synthetic plan per style (tests/coordination/plans/<style>.md, written for these
+# tests) and its expected import next to it, compared field by field so a failure names
+# the style, the task and the field. The expected values were checked against each
+# plan's text by hand (ids, owners, priorities, estimates, dependencies, acceptance,
+# gates, done): when one fails, read the plan before changing the JSON.
+CORPUS = Path(__file__).resolve().parent / "plans"
+STYLES = sorted(p.stem for p in CORPUS.glob("*.md"))
+TASK_FIELDS = (
+    "key_derived",
+    "title",
+    "track",
+    "owner",
+    "collaborators",
+    "priority",
+    "risk",
+    "estimate_hours",
+    "depends_on",
+    "unresolved_depends_on",
+    "acceptance",
+    "notes",
+    "status",
+    "done",
+    "source_line",
+)
+
+
+def corpus_plan(style: str) -> tuple[ParsedPlan, dict]:
+    text = (CORPUS / f"{style}.md").read_text(encoding="utf-8")
+    expected = json.loads((CORPUS / f"{style}.expected.json").read_text(encoding="utf-8"))
+    return parse_plan(text, source_name=f"{style}.md"), expected
+
+
+def task_view(task) -> dict:
+    return {
+        "key_derived": task.key_derived,
+        "title": task.title,
+        "track": task.track,
+        "owner": task.owner,
+        "collaborators": task.collaborators,
+        "priority": task.priority,
+        "risk": task.risk,
+        "estimate_hours": [task.estimate_min_hours, task.estimate_max_hours],
+        "depends_on": task.depends_on,
+        "unresolved_depends_on": task.unresolved_depends_on,
+        "acceptance": [[a.text, a.done] for a in task.acceptance],
+        "notes": task.notes,
+        "status": task.status,
+        "done": task.done,
+        "source_line": task.source_line,
+    }
+
+
+def test_the_corpus_has_a_plan_per_style() -> None:
+    assert {
+        "table-ids",
+        "heading-ids",
+        "list-ids",
+        "bold-labels",
+        "done-sections",
+        "not-tasks",
+        "mojibake-cp1252",
+        "mojibake-macroman",
+    } <= set(STYLES)
+    for style in STYLES:
+        assert (CORPUS / f"{style}.expected.json").is_file(), style
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_the_corpus_keys_are_the_ids_as_written(style: str) -> None:
+    plan, expected = corpus_plan(style)
+    assert [t.key for t in plan.tasks] == [t["key"] for t in expected["tasks"]]
+    assert plan.title == expected["title"]
+
+
+@pytest.mark.parametrize("field_name", TASK_FIELDS)
+@pytest.mark.parametrize("style", STYLES)
+def test_the_corpus_task_fields(style: str, field_name: str) -> None:
+    plan, expected = corpus_plan(style)
+    got = {t.key: task_view(t)[field_name] for t in plan.tasks}
+    want = {t["key"]: t[field_name] for t in expected["tasks"]}
+    assert got == want
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_the_corpus_gates_warnings_and_inferences(style: str) -> None:
+    plan, expected = corpus_plan(style)
+    gates = [
+        {"title": g.title, "line": g.line, "items": [[i.text, i.checked, i.line] for i in g.items]}
+        for g in plan.gates
+    ]
+    assert gates == expected["gates"]
+    assert [str(w) for w in plan.warnings] == expected["warnings"]
+    assert [str(i) for i in plan.inferences] == expected["inferences"]
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_the_corpus_never_puts_mojibake_in_a_key_or_slug(style: str) -> None:
+    plan, _ = corpus_plan(style)
+    for task in plan.tasks:
+        assert task.key.isascii() and " " not in task.key, task.key
+
+
+def test_checklists_in_code_blocks_templates_and_examples_are_never_tasks() -> None:
+    plan, _ = corpus_plan("not-tasks")
+    assert [t.key for t in plan.tasks] == ["R1", "R2"]
+    everything = " ".join(t.title + t.notes for t in plan.tasks)
+    for junk in ("tests pass", "heredoc", "also not a task", "acceptance item", "link the issue"):
+        assert junk not in everything
+    assert [g.title for g in plan.gates] == [
+        "Pre-GA gates",
+        "Acceptance criteria (Phase 2 complete)",
+    ]
+
+
+def test_mojibake_of_both_kinds_is_repaired_in_titles_notes_and_tracks() -> None:
+    cp1252, _ = corpus_plan("mojibake-cp1252")
+    assert cp1252.title == "Ingestion plan — cp1252"
+    assert cp1252.tracks == ["Track “Alpha” — ingestion (Codex)"]
+    assert cp1252.task("K1").notes == "Notes: café ✅ checked by hand"
+    mac, _ = corpus_plan("mojibake-macroman")
+    assert mac.title == "Observability plan — Mac Roman"
+    assert mac.task("M1").title == "Latency panel ≤ 300 ms"
+    assert mac.task("M1").notes == "Notes: ✅ café verified"
+    # U+201A U+00C4 alone is no complete UTF-8 sequence: left as written, and said so.
+    assert mac.task("M4").title == "Broken beyond repair \u201a\u00c4 here"
+    assert any(w.line == 9 and "cannot be repaired" in w for w in mac.warnings)
+
+
+def mac_roman(text: str) -> str:
+    """UTF-8 read as Mac Roman, the Apple logo (lead byte 0xF0 of emoji) dropped as tools do."""
+    return text.encode("utf-8").decode("mac_roman").replace("\uf8ff", "")
+
+
+def windows_1252(text: str) -> str:
+    """UTF-8 read as Windows-1252, its five undefined bytes read as Latin-1."""
+    return "".join(
+        bytes((b,)).decode("cp1252", errors="ignore") or chr(b) for b in text.encode("utf-8")
+    )
+
+
+@pytest.mark.parametrize(
+    "clean",
+    ["✅ done", "📋 Tasks", "p95 ≤ 300 ms", "A1 → A2", "café", "— dash", "“quoted”", "🚀 ship"],
+)
+@pytest.mark.parametrize("damage", [mac_roman, windows_1252], ids=["mac-roman", "windows-1252"])
+def test_it_repairs_both_kinds_of_mojibake_line_by_line(damage, clean: str) -> None:
+    damaged = damage(clean)
+    assert damaged != clean
+    assert repair_mojibake(f"{damaged}\nnext line") == (f"{clean}\nnext line", [1])
+
+
+@pytest.mark.parametrize("clean", ["café — naïve ÄÖÜ straße", "Résumé… ok", "≤ 300 ms → ✅"])
+def test_it_leaves_clean_text_alone(clean: str) -> None:
+    assert repair_mojibake(clean) == (clean, [])
+
+
+def test_plan_notes_are_strings_with_a_line() -> None:
+    plan, _ = corpus_plan("heading-ids")
+    warning = plan.warnings[0]
+    assert isinstance(warning, str)
+    assert (warning.line, warning.message) == (
+        13,
+        "task E2 blocks 'E3', which this plan does not define",
+    )
+    assert json.loads(json.dumps(plan_to_dict(plan)))["warning_details"][0]["line"] == 13
+
+
+def test_a_done_word_marks_a_heading_or_label_task_done_but_a_lone_tick_does_not() -> None:
+    plan = parse_plan(
+        "# P\n\n## S\n\n- [ ] X1 - thing ✅\n- [ ] X2 - other DONE\n\n"
+        "**D1) Dry run** ✅ COMPLETED\n\n**D2) Wet run** ✅\n"
+    )
+    assert [(t.key, t.title, t.status) for t in plan.tasks] == [
+        ("X1", "thing", "todo"),
+        ("X2", "other DONE", "todo"),  # the checkbox says todo; the title stays as written
+        ("D1", "Dry run", "done"),
+        ("D2", "Wet run", "todo"),
+    ]
+    assert "line 8: task D1 is done: its title says 'COMPLETED'" in plan.inferences
