@@ -293,6 +293,8 @@ class StoredResponse(TimeStampedModel):
     output_text = models.TextField(blank=True)
     # The Responses API object as it was answered (what GET returns).
     body = models.JSONField(default=dict)
+    # This request's own input as Responses items with ids (GET …/input_items).
+    input_items = models.JSONField(default=list, blank=True)
 
     class Meta:
         verbose_name = "stored response"

@@ -18,13 +18,23 @@ from typing import Any, Literal
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from ninja import Router
+from ninja import Query, Router
 
 from lukhas_site.errors import InvalidRequest
 from matriz import selectors, services
 from matriz.facade import catalog, params
 from matriz.facade.answer import AnswerRun, PipelineFailed, Turn, prepare
-from matriz.facade.common import Caller, OutModel, acaller, caller, new_id, now
+from matriz.facade.common import (
+    Caller,
+    DeletedOut,
+    ListOut,
+    OutModel,
+    PageParams,
+    acaller,
+    caller,
+    new_id,
+    now,
+)
 from matriz.facade.schemas import ResponseCreateIn
 from matriz.facade.sse import encode_event, with_heartbeats
 from matriz.facade.tokens import content_text, count_message_tokens
@@ -63,6 +73,23 @@ def input_messages(payload: ResponseCreateIn) -> list[dict[str, Any]]:
     return messages
 
 
+def input_items(payload: ResponseCreateIn) -> list[dict[str, Any]]:
+    """This request's input as Responses message items with ids (``input_items`` lists them)."""
+    items = []
+    for message in input_messages(payload):
+        kind = "output_text" if message["role"] == "assistant" else "input_text"
+        items.append(
+            {
+                "id": new_id("msg"),
+                "type": "message",
+                "role": message["role"],
+                "status": "completed",
+                "content": [{"type": kind, "text": message["content"]}],
+            }
+        )
+    return items
+
+
 def context(payload: ResponseCreateIn, owner: str) -> tuple[list[dict], list[dict]]:
     """(conversation to answer, what to store): previous response, instructions, input."""
     history: list[dict[str, Any]] = []
@@ -85,7 +112,7 @@ def message_item(item_id: str, text: str, status: str = "completed") -> dict[str
         "id": item_id,
         "status": status,
         "role": "assistant",
-        "content": content if status == "completed" else [],
+        "content": [] if status == "in_progress" else content,
     }
 
 
@@ -100,6 +127,8 @@ def response_object(
     extension: dict[str, Any] | None,
     error: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    # OpenAI: a response cut by max_output_tokens is "incomplete", saying why.
+    incomplete = {"reason": "max_output_tokens"} if status == "incomplete" else None
     return {
         "id": response_id,
         "object": "response",
@@ -107,7 +136,7 @@ def response_object(
         "status": status,
         "background": False,
         "error": error,
-        "incomplete_details": None,
+        "incomplete_details": incomplete,
         "instructions": payload.instructions,
         "max_output_tokens": payload.max_output_tokens,
         "model": catalog.canonical(payload.model),
@@ -149,11 +178,16 @@ def _store(
     services.response_store(
         public_id=body["id"],
         owner=owner,
-        model=payload.model,
+        model=catalog.canonical(payload.model),
         conversation=conversation,
         output_text=text,
         body=body,
+        input_items=input_items(payload),
     )
+
+
+def _status(run: AnswerRun) -> str:
+    return "incomplete" if run.finish_reason == "length" else "completed"
 
 
 astore = sync_to_async(_store)
@@ -220,12 +254,13 @@ async def create_response(
             error={"code": "server_error", "message": f"MATRIZ could not answer: {exc}"},
         )
     usage = usage_of(input_tokens, run.completion_tokens)
+    status = _status(run)
     body = response_object(
         payload,
         response_id=response_id,
         created_at=created_at,
-        status="completed",
-        output=[message_item(new_id("msg"), text)],
+        status=status,
+        output=[message_item(new_id("msg"), text, status=status)],
         usage=usage,
         extension=run.extension,
     )
@@ -287,12 +322,13 @@ async def _stream(
     part = {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
     yield event("response.output_text.done", **where, text=text, logprobs=[])
     yield event("response.content_part.done", **where, part=part)
-    item = message_item(item_id, text)
+    status = _status(run)
+    item = message_item(item_id, text, status=status)
     yield event("response.output_item.done", output_index=0, item=item)
     usage = usage_of(input_tokens, run.completion_tokens)
-    body = snapshot("completed", [item], usage=usage, extension=run.extension)
+    body = snapshot(status, [item], usage=usage, extension=run.extension)
     await astore(payload, who.owner, conversation, body, text)
-    yield event("response.completed", response=body)
+    yield event(f"response.{status}", response=body)
     await who.acharge(usage["total_tokens"])
 
 
@@ -306,3 +342,47 @@ def retrieve_response(request: HttpRequest, response_id: str) -> dict:
     """A stored response of the caller (``store`` was not false)."""
     owner = caller(request, "models:read").owner
     return selectors.response_get(owner=owner, public_id=response_id).body
+
+
+@router.delete(
+    "/responses/{response_id}",
+    response=DeletedOut,
+    url_name="v1_response_delete",
+    operation_id="deleteResponse",
+)
+def delete_response(request: HttpRequest, response_id: str) -> dict:
+    """Forget a stored response of the caller; another caller's id is 404."""
+    owner = caller(request, "responses:write").owner
+    services.response_delete(owner=owner, public_id=response_id)
+    return {"id": response_id, "object": "response", "deleted": True}
+
+
+@router.get(
+    "/responses/{response_id}/input_items",
+    response=ListOut,
+    url_name="v1_response_input_items",
+    operation_id="listInputItems",
+)
+def list_input_items(request: HttpRequest, response_id: str, query: Query[PageParams]) -> dict:
+    """The items this response was asked with, newest first by default (OpenAI's order)."""
+    owner = caller(request, "models:read").owner
+    stored = selectors.response_get(owner=owner, public_id=response_id)
+    return page_of_items(stored.input_items, query)
+
+
+def page_of_items(items: list[dict[str, Any]], params: PageParams) -> dict[str, Any]:
+    """An OpenAI list page over stored items, with the ``after`` cursor an item id."""
+    ordered = list(items) if params.order == "asc" else list(reversed(items))
+    if params.after:
+        ids = [item.get("id") for item in ordered]
+        if params.after not in ids:
+            raise InvalidRequest(f"no input item {params.after!r} to list after", param="after")
+        ordered = ordered[ids.index(params.after) + 1 :]
+    data = ordered[: params.limit]
+    return {
+        "object": "list",
+        "data": data,
+        "first_id": data[0]["id"] if data else None,
+        "last_id": data[-1]["id"] if data else None,
+        "has_more": len(ordered) > params.limit,
+    }

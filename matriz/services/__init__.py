@@ -35,7 +35,7 @@ from matriz.services.dreams import (
 from matriz.services.folding import fold_due, fold_index, fold_lock_key
 from matriz.services.indexes import index_create, index_delete
 from matriz.services.items import ItemsWritten, items_add, items_delete
-from matriz.services.responses import response_store
+from matriz.services.responses import response_delete, response_store
 
 __all__ = [
     "DREAM_FLOW",
@@ -52,5 +52,6 @@ __all__ = [
     "index_delete",
     "items_add",
     "items_delete",
+    "response_delete",
     "response_store",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from matriz import selectors
 from matriz.models import StoredResponse
 
 
@@ -15,6 +16,7 @@ def response_store(
     conversation: list[dict[str, Any]],
     output_text: str,
     body: dict[str, Any],
+    input_items: list[dict[str, Any]] | None = None,
 ) -> StoredResponse:
     """Keep an answered response: its conversation (with the answer) and the object GET returns."""
     return StoredResponse.objects.create(
@@ -24,4 +26,14 @@ def response_store(
         input_messages=[*conversation, {"role": "assistant", "content": output_text}],
         output_text=output_text,
         body=body,
+        input_items=list(input_items or []),
     )
+
+
+def response_delete(*, owner: str, public_id: str) -> None:
+    """Forget a stored response of the owner (404 for anyone else's, as for a read).
+
+    A later response that named it as ``previous_response_id`` keeps its own
+    copy of the conversation, so deleting never changes another answer.
+    """
+    selectors.response_get(owner=owner, public_id=public_id).delete()
