@@ -152,6 +152,14 @@ def test_it_reruns_a_dream_whose_pool_process_was_killed_exactly_once(tmp_path, 
         assert dream.status == DreamStatus.SUCCEEDED, dream.error
         assert dream.attempts == 2  # the killed run, and one more
         assert dream.narrative.startswith("A dream seeded by “why did the canary stop?”.")
+        # The dream row is written by the step; the job's own end follows it
+        # once the step returns (a moment later on a busy machine).
+        _wait(
+            "the job finishing",
+            lambda: Job.objects.get(pk=dream.job_id).is_terminal,
+            10,
+            log_path,
+        )
         job = Job.objects.get(pk=dream.job_id)
         assert job.status == JobStatus.SUCCEEDED and job.attempts == 2, job.log
         assert job.steps.get(name="dream").attempts == 2
