@@ -21,6 +21,7 @@ from matriz import runtime, selectors
 from matriz.engine import ChainLink, LinkStatus, Stage
 from matriz.facade import catalog
 from matriz.facade.tokens import content_text, count_tokens, split_for_stream, truncate_to_tokens
+from matriz.facade.tools import ToolCallDelta, ToolCalls, deltas_of, tool_results
 from matriz.facade.upstream import (
     UpstreamCall,
     UpstreamFailed,
@@ -77,6 +78,7 @@ class Turn:
     options: dict[str, Any] = field(default_factory=dict)  # passed on upstream
     upstream_model: str | None = None
     plan: QueryPlan | None = None  # the checked MATRIZ query, when there is one to run
+    tool_call: dict[str, Any] | None = None  # the client tool a local model calls instead
 
     @property
     def query(self) -> str:
@@ -145,6 +147,7 @@ class AnswerRun:
         self.memories: list[dict[str, Any]] = []
         self.query_id: str | None = None
         self.upstream_usage: dict[str, Any] | None = None
+        self.tool_calls = ToolCalls()
 
     @property
     def extension(self) -> dict[str, Any]:
@@ -159,10 +162,19 @@ class AnswerRun:
 
     @property
     def completion_tokens(self) -> int:
-        return count_tokens(self.text)
+        calls = self.tool_calls.all()
+        return count_tokens(self.text) + sum(
+            count_tokens(call["function"]["name"] + call["function"]["arguments"]) for call in calls
+        )
 
     async def _local_text(self) -> str:
         turn = self.turn
+        results = tool_results(turn.messages)
+        if results:
+            # The client ran the tools it was asked to: a local model answers from their results.
+            if len(results) == 1:
+                return results[0][1]
+            return "\n".join(f"{name}: {content}" for name, content in results)
         if turn.model == catalog.ECHO_MODEL:
             return turn.query
         if turn.plan is None:
@@ -183,16 +195,34 @@ class AnswerRun:
         texts = selectors.item_texts(owner=self.turn.owner, names=self.turn.indexes, ids=ids)
         return [{**m, "text": texts.get(m["id"])} for m in memories]
 
-    async def deltas(self) -> AsyncIterator[str]:
-        """The answer in pieces; raises PipelineFailed when there is no answer to give."""
+    async def deltas(self) -> AsyncIterator[str | ToolCallDelta]:
+        """The answer in pieces (text, or tool-call pieces); raises PipelineFailed without one."""
+        if self.turn.tool_call is not None and not self.turn.upstream_model:
+            async for piece in self._local_tool_call(self.turn.tool_call):
+                yield piece
+            return
         local = await self._local_text()
         if self.turn.upstream_model:
             async for piece in self._upstream(local):
-                self.text += piece
+                if isinstance(piece, ToolCallDelta):
+                    self.tool_calls.add(piece)
+                else:
+                    self.text += piece
                 yield piece
+            if self.tool_calls and self.finish_reason == "stop":
+                self.finish_reason = "tool_calls"  # consistent with what the answer holds
             return
         self.text = self._finished(local)
         for piece in split_for_stream(self.text):
+            yield piece
+
+    async def _local_tool_call(self, call: dict[str, Any]) -> AsyncIterator[ToolCallDelta]:
+        """The client's tool, called as ``tool_choice`` asked (arguments already built)."""
+        node = f"client_tool:{call['function']['name']}"
+        self.chain.append(ChainLink(Stage.ACTION, node, LinkStatus.OK, 0.0).to_dict())
+        self.finish_reason = "tool_calls"
+        for piece in deltas_of(call, 0):
+            self.tool_calls.add(piece)
             yield piece
 
     def _finished(self, text: str) -> str:
@@ -208,7 +238,7 @@ class AnswerRun:
                 self.finish_reason = "length"
         return text
 
-    async def _upstream(self, local: str) -> AsyncIterator[str]:
+    async def _upstream(self, local: str) -> AsyncIterator[str | ToolCallDelta]:
         turn = self.turn
         node = node_name(turn.upstream_model or "")
         breaker = breaker_for(turn.upstream_model or "")

@@ -12,12 +12,13 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from ninja import Router
 
 from lukhas_site.errors import ServiceUnavailable
-from matriz.facade import params
+from matriz.facade import params, tools
 from matriz.facade.answer import AnswerRun, PipelineFailed, prepare
 from matriz.facade.common import Caller, OutModel, acaller, new_id, now
 from matriz.facade.schemas import ChatCompletionIn
 from matriz.facade.sse import DONE, encode_event, with_heartbeats
 from matriz.facade.tokens import count_message_tokens
+from matriz.facade.tools import ToolCallDelta
 
 log = logging.getLogger(__name__)
 router = Router()
@@ -71,6 +72,11 @@ async def create_chat_completion(
     )
     upstream = turn.upstream_model is not None
     params.chat_refusals(payload, upstream=upstream)
+    offered = tools.chat_tools(payload.tools)
+    if not upstream:  # the upstream chooses its own calls; a local model calls when told to
+        chosen = tools.forced(offered, payload.tool_choice, turn.query)
+        if chosen is not None:
+            turn.tool_call = tools.call_of(chosen, turn.query)
     dropped = params.ignored(
         payload,
         applied=params.CHAT_APPLIED,
@@ -111,7 +117,7 @@ async def create_chat_completion(
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": text, "refusal": None},
+                "message": message_of(run, text),
                 "logprobs": None,
                 "finish_reason": run.finish_reason,
             }
@@ -119,6 +125,15 @@ async def create_chat_completion(
         "usage": usage(prompt_tokens, completion_tokens),
         "lukhas": run.extension,
     }
+
+
+def message_of(run: AnswerRun, text: str) -> dict[str, Any]:
+    """The assistant message: its text (null when it only calls tools) and its tool calls."""
+    message: dict[str, Any] = {"role": "assistant", "content": text, "refusal": None}
+    if run.tool_calls:
+        message["tool_calls"] = run.tool_calls.all()
+        message["content"] = text or None
+    return message
 
 
 async def _stream(
@@ -149,7 +164,10 @@ async def _stream(
     yield chunk({"role": "assistant", "content": ""})
     try:
         async for piece in run.deltas():
-            yield chunk({"content": piece})
+            if isinstance(piece, ToolCallDelta):
+                yield chunk({"tool_calls": [piece.to_chat()]})
+            else:
+                yield chunk({"content": piece})
     except Exception as exc:  # the stream has begun: report in-band, never a 500
         log.warning("chat stream %s failed: %s", completion_id, exc, exc_info=True)
         yield encode_event(

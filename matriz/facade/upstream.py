@@ -30,6 +30,7 @@ from django.conf import settings
 
 from matriz import runtime
 from matriz.engine import BreakerConfig, CircuitBreaker, Stage
+from matriz.facade.tools import ToolCallDelta, deltas_of
 
 UPSTREAM_NODE_PREFIX = "upstream:"
 
@@ -128,8 +129,11 @@ class UpstreamCall:
         }
         return url, headers, body
 
-    async def deltas(self) -> AsyncIterator[str]:
-        """The answer's text as it comes. Raises UpstreamFailed if nothing usable came."""
+    async def deltas(self) -> AsyncIterator[str | ToolCallDelta]:
+        """The answer's text and tool-call pieces as they come (indexes and ids as sent).
+
+        Raises UpstreamFailed if nothing usable came.
+        """
         breaker = self.breaker if self.breaker is not None else breaker_for(self.model)
         if not breaker.acquire_permission():
             raise UpstreamFailed(f"circuit breaker {breaker.name!r} is open")
@@ -160,7 +164,7 @@ class UpstreamCall:
             raise
         breaker.record_success(time.perf_counter() - started)
 
-    async def _parse(self, response: httpx.Response) -> AsyncIterator[str]:
+    async def _parse(self, response: httpx.Response) -> AsyncIterator[str | ToolCallDelta]:
         if "text/event-stream" not in response.headers.get("content-type", ""):
             # A server that ignored stream=true: one JSON completion.
             payload = json.loads(await response.aread())
@@ -170,6 +174,9 @@ class UpstreamCall:
             text = choice["message"].get("content") or ""
             if text:
                 yield text
+            for index, call in enumerate(choice["message"].get("tool_calls") or []):
+                for piece in deltas_of(call, index):
+                    yield piece
             return
         async for line in response.aiter_lines():
             if not line.startswith("data:"):
@@ -185,6 +192,15 @@ class UpstreamCall:
             for choice in chunk.get("choices") or []:
                 if choice.get("finish_reason"):
                     self.finish_reason = choice["finish_reason"]
-                text = (choice.get("delta") or {}).get("content")
+                delta = choice.get("delta") or {}
+                text = delta.get("content")
                 if text:
                     yield text
+                for call in delta.get("tool_calls") or []:
+                    function = call.get("function") or {}
+                    yield ToolCallDelta(
+                        int(call.get("index", 0)),
+                        id=call.get("id"),
+                        name=function.get("name"),
+                        arguments=function.get("arguments") or "",
+                    )

@@ -1,0 +1,219 @@
+"""Client tool calling through the official SDK against a live server.
+
+An agent loop built on the SDK must work here as on OpenAI: a required or
+named tool comes back as ``tool_calls`` with arguments its schema accepts,
+the tool's result is answered, and an upstream's calls pass through whole
+(streamed deltas with their indexes and ids, ``finish_reason`` consistent).
+"""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import openai
+import pytest
+
+from tests.facade.tool_upstream import ToolUpstream, call
+from tests.live import live_site  # noqa: F401
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Current weather for a city",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "city": {"type": "string", "description": "city name"},
+                "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+                "days": {"type": "integer", "minimum": 1, "maximum": 7},
+            },
+            "required": ["city", "unit"],
+            "additionalProperties": False,
+        },
+    },
+}
+TASK = {
+    "type": "function",
+    "function": {
+        "name": "get_task",
+        "description": "Look up a coordination task by its key",
+        "parameters": {
+            "type": "object",
+            "properties": {"key": {"type": "string", "pattern": "^[A-Z]+-[0-9]+$"}},
+            "required": ["key"],
+        },
+    },
+}
+
+
+@pytest.fixture
+def connect(live_site, mint_key):  # noqa: F811
+    def open_client(**env: str) -> openai.OpenAI:
+        site = live_site(**env)
+        plaintext, _ = mint_key()
+        return openai.OpenAI(
+            base_url=f"{site.base}/v1", api_key=plaintext, max_retries=0, timeout=30
+        )
+
+    return open_client
+
+
+def _parameters(tool: dict) -> dict:
+    return tool["function"]["parameters"]
+
+
+def test_required_tool_choice_calls_the_best_tool_with_valid_arguments(connect):
+    sdk = connect()
+    ask = [{"role": "user", "content": "What is the weather in fahrenheit for 3 days in Lyon?"}]
+    answer = sdk.chat.completions.create(
+        model="matriz-echo", messages=ask, tools=[TASK, WEATHER], tool_choice="required"
+    )
+    choice = answer.choices[0]
+    assert choice.finish_reason == "tool_calls"
+    assert choice.message.content is None
+    (tool_call,) = choice.message.tool_calls
+    assert tool_call.id.startswith("call_") and tool_call.function.name == "get_weather"
+    arguments = json.loads(tool_call.function.arguments)
+    jsonschema.validate(arguments, _parameters(WEATHER))
+    assert arguments["unit"] == "fahrenheit" and arguments["days"] == 3
+    assert answer.lukhas["reasoning_chain"][-1]["node"] == "client_tool:get_weather"
+
+    # The agent loop: run the tool, send its result; the model answers from it.
+    follow_up = sdk.chat.completions.create(
+        model="matriz-echo",
+        messages=[
+            *ask,
+            choice.message.model_dump(exclude_none=True),
+            {"role": "tool", "tool_call_id": tool_call.id, "content": "12 degrees, light rain"},
+        ],
+        tools=[TASK, WEATHER],
+    )
+    assert follow_up.choices[0].message.content == "12 degrees, light rain"
+    assert follow_up.choices[0].finish_reason == "stop"
+
+
+def test_a_named_function_is_called_with_the_key_the_question_states(connect):
+    sdk = connect()
+    answer = sdk.chat.completions.create(
+        model="lukhas-matriz-1",
+        messages=[{"role": "user", "content": "Who owns CC-12 and is it blocked?"}],
+        tools=[WEATHER, TASK],
+        tool_choice={"type": "function", "function": {"name": "get_task"}},
+    )
+    (tool_call,) = answer.choices[0].message.tool_calls
+    assert tool_call.function.name == "get_task"
+    assert json.loads(tool_call.function.arguments) == {"key": "CC-12"}
+
+
+def test_auto_and_none_answer_in_text_locally(connect):
+    sdk = connect()
+    for choice in ("auto", "none"):
+        answer = sdk.chat.completions.create(
+            model="matriz-echo",
+            messages=[{"role": "user", "content": "weather in Lyon"}],
+            tools=[WEATHER],
+            tool_choice=choice,
+        )
+        assert answer.choices[0].message.content == "weather in Lyon"
+        assert answer.choices[0].message.tool_calls is None
+
+
+def test_a_tool_call_streams_as_deltas_the_sdk_accumulates(connect):
+    sdk = connect()
+    ask = [{"role": "user", "content": "weather in celsius in Oslo"}]
+    with sdk.chat.completions.stream(
+        model="matriz-echo", messages=ask, tools=[WEATHER], tool_choice="required"
+    ) as stream:
+        kinds = [event.type for event in stream]
+        final = stream.get_final_completion()
+    assert "tool_calls.function.arguments.delta" in kinds
+    (tool_call,) = final.choices[0].message.tool_calls
+    assert final.choices[0].finish_reason == "tool_calls"
+    assert json.loads(tool_call.function.arguments)["unit"] == "celsius"
+
+
+def test_impossible_tool_requests_are_clear_400s(connect):
+    sdk = connect()
+    ask = [{"role": "user", "content": "weather in Lyon"}]
+    with pytest.raises(openai.BadRequestError) as unknown:
+        sdk.chat.completions.create(
+            model="matriz-echo",
+            messages=ask,
+            tools=[WEATHER],
+            tool_choice={"type": "function", "function": {"name": "get_stock"}},
+        )
+    assert unknown.value.body["param"] == "tool_choice"
+    assert "'get_stock', which is not among the tools (get_weather)" in unknown.value.message
+    with pytest.raises(openai.BadRequestError) as no_key:
+        sdk.chat.completions.create(
+            model="matriz-echo", messages=ask, tools=[TASK], tool_choice="required"
+        )
+    assert "cannot be called by this model" in no_key.value.message
+    with pytest.raises(openai.BadRequestError) as bad_schema:
+        broken = {"type": "function", "function": {"name": "x", "parameters": {"type": 3}}}
+        sdk.chat.completions.create(
+            model="matriz-echo", messages=ask, tools=[broken], tool_choice="required"
+        )
+    assert "not a valid JSON schema" in bad_schema.value.message
+    with pytest.raises(openai.BadRequestError) as no_tools:
+        sdk.chat.completions.create(model="matriz-echo", messages=ask, tool_choice="required")
+    assert no_tools.value.body["param"] == "tool_choice"
+
+
+def _upstream_env(server: ToolUpstream) -> dict[str, str]:
+    return {
+        "LUKHAS_UPSTREAM_BASE_URL": server.base_url,
+        "LUKHAS_UPSTREAM_MODEL_MAP": "lukhas-matriz-1=gpt-4o-mini",
+    }
+
+
+CALLS = [
+    call("call_a1", "get_weather", {"city": "Lyon", "unit": "celsius"}),
+    call("call_b2", "get_task", {"key": "CC-1"}),
+]
+
+
+def test_upstream_tool_calls_pass_through_whole_when_streamed(connect):
+    with ToolUpstream([CALLS]) as server:
+        sdk = connect(**_upstream_env(server))
+        with sdk.chat.completions.stream(
+            model="lukhas-matriz-1",
+            messages=[{"role": "user", "content": "weather and CC-1"}],
+            tools=[WEATHER, TASK],
+        ) as stream:
+            final = stream.get_final_completion()
+        sent = server.requests[0]
+    assert sent["tools"] == [WEATHER, TASK]
+    choice = final.choices[0]
+    assert choice.finish_reason == "tool_calls"
+    got = [(c.id, c.function.name, c.function.arguments) for c in choice.message.tool_calls]
+    assert got == [(c["id"], c["function"]["name"], c["function"]["arguments"]) for c in CALLS]
+
+
+def test_upstream_tool_calls_pass_through_in_a_json_answer(connect):
+    with ToolUpstream([CALLS], json_answers=True) as server:
+        sdk = connect(**_upstream_env(server))
+        answer = sdk.chat.completions.create(
+            model="lukhas-matriz-1",
+            messages=[{"role": "user", "content": "weather and CC-1"}],
+            tools=[WEATHER, TASK],
+        )
+    choice = answer.choices[0]
+    assert choice.finish_reason == "tool_calls" and choice.message.content is None
+    assert [c.model_dump() for c in choice.message.tool_calls] == CALLS
+
+
+def test_tools_are_applied_not_reported_as_dropped(connect):
+    sdk = connect()
+    raw = sdk.chat.completions.with_raw_response.create(
+        model="matriz-echo",
+        messages=[{"role": "user", "content": "weather in Lyon"}],
+        tools=[WEATHER],
+        tool_choice="auto",
+        parallel_tool_calls=False,
+    )
+    assert "x-lukhas-ignored-params" not in raw.headers

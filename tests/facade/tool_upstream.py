@@ -1,0 +1,95 @@
+"""An OpenAI-shaped upstream that answers with tool calls, in a thread (streamed or as one JSON).
+
+Each request is answered by the next scripted turn: a list of tool calls
+(streamed as OpenAI streams them: the head with id and name, then the
+arguments in pieces, two calls interleaved by index) or a text. What the
+façade sent is kept in ``requests``, so a test sees the tools it offered.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class ToolUpstream:
+    def __init__(self, turns: list[list[dict[str, Any]] | str], *, json_answers: bool = False):
+        self.turns = list(turns)
+        self.json_answers = json_answers
+        self.requests: list[dict[str, Any]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                outer.requests.append(body)
+                turn = outer.turns.pop(0) if outer.turns else "done"
+                if outer.json_answers:
+                    self._json(turn)
+                else:
+                    self._stream(turn)
+
+            def _json(self, turn: list[dict[str, Any]] | str) -> None:
+                message: dict[str, Any] = {"role": "assistant", "content": None}
+                if isinstance(turn, str):
+                    message["content"] = turn
+                else:
+                    message["tool_calls"] = turn
+                finish = "stop" if isinstance(turn, str) else "tool_calls"
+                payload = {"choices": [{"index": 0, "message": message, "finish_reason": finish}]}
+                data = json.dumps(payload).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _stream(self, turn: list[dict[str, Any]] | str) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+
+                def send(delta: dict[str, Any], finish: str | None = None) -> None:
+                    chunk = {"choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+
+                if isinstance(turn, str):
+                    for word in turn.split(" "):
+                        send({"content": word + " "})
+                    send({}, "stop")
+                else:
+                    for index, call in enumerate(turn):
+                        head = {"index": index, "id": call["id"], "type": "function"}
+                        function = {"name": call["function"]["name"], "arguments": ""}
+                        send({"tool_calls": [{**head, "function": function}]})
+                    for index, call in enumerate(turn):  # arguments after both heads
+                        arguments = call["function"]["arguments"]
+                        for start in range(0, len(arguments), 5):
+                            piece = {"arguments": arguments[start : start + 5]}
+                            send({"tool_calls": [{"index": index, "function": piece}]})
+                    send({}, "tool_calls")
+                self.wfile.write(b"data: [DONE]\n\n")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base_url = f"http://127.0.0.1:{self.server.server_port}/v1"
+
+    def __enter__(self) -> ToolUpstream:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def call(call_id: str, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": call_id,
+        "type": "function",
+        "function": {"name": name, "arguments": json.dumps(arguments)},
+    }
