@@ -22,7 +22,7 @@ from ninja import Query, Router
 
 from lukhas_site.errors import InvalidRequest
 from matriz import selectors, services
-from matriz.facade import catalog, params
+from matriz.facade import catalog, params, tools
 from matriz.facade.answer import AnswerRun, PipelineFailed, Turn, prepare
 from matriz.facade.common import (
     Caller,
@@ -38,6 +38,7 @@ from matriz.facade.common import (
 from matriz.facade.schemas import ResponseCreateIn
 from matriz.facade.sse import encode_event, with_heartbeats
 from matriz.facade.tokens import content_text, count_message_tokens
+from matriz.facade.tools import ToolCallDelta, ToolCalls
 from matriz.models import new_response_id
 
 log = logging.getLogger(__name__)
@@ -55,17 +56,48 @@ class ResponseOut(OutModel):
     lukhas: dict[str, Any] | None = None
 
 
+def _extra(item: Any, name: str, position: int) -> str:
+    value = (item.model_extra or {}).get(name)
+    if not isinstance(value, str) or (name != "output" and not value):
+        raise InvalidRequest(
+            f"input[{position}] ({item.type}) needs {name} (a string)",
+            param=f"input[{position}].{name}",
+        )
+    return value
+
+
 def input_messages(payload: ResponseCreateIn) -> list[dict[str, Any]]:
-    """The request's input as chat messages."""
+    """The request's input as chat messages (function calls and their outputs included)."""
     if payload.input is None:
         return []
     if isinstance(payload.input, str):
         return [{"role": "user", "content": payload.input}]
-    messages = []
+    messages: list[dict[str, Any]] = []
     for position, item in enumerate(payload.input):
+        if item.type == "function_call":
+            call = {
+                "id": _extra(item, "call_id", position),
+                "type": "function",
+                "function": {
+                    "name": _extra(item, "name", position),
+                    "arguments": _extra(item, "arguments", position),
+                },
+            }
+            last = messages[-1] if messages else None
+            if last and last["role"] == "assistant" and last.get("tool_calls") is not None:
+                last["tool_calls"].append(call)  # parallel calls: one assistant turn
+            else:
+                messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
+            continue
+        if item.type == "function_call_output":
+            call_id = _extra(item, "call_id", position)
+            output = _extra(item, "output", position)
+            messages.append({"role": "tool", "tool_call_id": call_id, "content": output})
+            continue
         if item.type not in (None, "message"):
             raise InvalidRequest(
-                f"input[{position}].type {item.type!r} is not supported; send message items",
+                f"input[{position}].type {item.type!r} is not supported; send message, "
+                "function_call or function_call_output items",
                 param=f"input[{position}].type",
             )
         role = item.role or "user"
@@ -74,9 +106,23 @@ def input_messages(payload: ResponseCreateIn) -> list[dict[str, Any]]:
 
 
 def input_items(payload: ResponseCreateIn) -> list[dict[str, Any]]:
-    """This request's input as Responses message items with ids (``input_items`` lists them)."""
+    """This request's input as Responses items with ids (``input_items`` lists them)."""
     items = []
     for message in input_messages(payload):
+        if message.get("tool_calls"):
+            items.extend(function_call_item(call) for call in message["tool_calls"])
+            continue
+        if message["role"] == "tool":
+            items.append(
+                {
+                    "id": new_id("fco"),
+                    "type": "function_call_output",
+                    "call_id": message["tool_call_id"],
+                    "output": message["content"],
+                    "status": "completed",
+                }
+            )
+            continue
         kind = "output_text" if message["role"] == "assistant" else "input_text"
         items.append(
             {
@@ -88,6 +134,25 @@ def input_items(payload: ResponseCreateIn) -> list[dict[str, Any]]:
             }
         )
     return items
+
+
+def function_call_item(call: dict[str, Any], status: str = "completed") -> dict[str, Any]:
+    """A chat tool call as the Responses API's ``function_call`` item."""
+    return {
+        "type": "function_call",
+        "id": new_id("fc"),
+        "call_id": call.get("id") or new_id("call"),
+        "name": call["function"]["name"],
+        "arguments": call["function"]["arguments"] if status == "completed" else "",
+        "status": status,
+    }
+
+
+def output_of(run: AnswerRun, text: str, status: str) -> list[dict[str, Any]]:
+    """A finished answer's output items: its message (unless it only calls tools), its calls."""
+    calls = [function_call_item(call) for call in run.tool_calls.all()]
+    message = [message_item(new_id("msg"), text, status=status)] if text or not calls else []
+    return message + calls
 
 
 def context(payload: ResponseCreateIn, owner: str) -> tuple[list[dict], list[dict]]:
@@ -149,8 +214,8 @@ def response_object(
         "store": payload.store,
         "temperature": payload.temperature if payload.temperature is not None else 1.0,
         "text": {"format": {"type": "text"}},
-        "tool_choice": "auto",
-        "tools": [],
+        "tool_choice": payload.tool_choice if payload.tool_choice is not None else "auto",
+        "tools": payload.tools or [],
         "top_p": payload.top_p if payload.top_p is not None else 1.0,
         "truncation": "disabled",
         "usage": usage,
@@ -171,7 +236,7 @@ def usage_of(input_tokens: int, output_tokens: int) -> dict[str, Any]:
 
 
 def _store(
-    payload: ResponseCreateIn, owner: str, conversation: list[dict], body: dict, text: str
+    payload: ResponseCreateIn, owner: str, conversation: list[dict], body: dict, run: AnswerRun
 ) -> None:
     if not payload.store:
         return
@@ -180,9 +245,10 @@ def _store(
         owner=owner,
         model=catalog.canonical(payload.model),
         conversation=conversation,
-        output_text=text,
+        output_text=run.text,
         body=body,
         input_items=input_items(payload),
+        tool_calls=run.tool_calls.all(),
     )
 
 
@@ -206,6 +272,18 @@ def _prepare(payload: ResponseCreateIn, owner: str) -> tuple[Turn, list[dict], l
         options=params.options_for_upstream(payload, params.RESPONSES_PASSED_ON),
     )
     params.responses_refusals(payload)
+    offered = tools.responses_tools(payload.tools)
+    if turn.upstream_model:
+        if offered:
+            turn.options["tools"] = [tools.as_chat_tool(tool) for tool in offered]
+        if payload.tool_choice is not None:
+            turn.options["tool_choice"] = tools.as_chat_tool_choice(payload.tool_choice)
+        if payload.parallel_tool_calls is not None:
+            turn.options["parallel_tool_calls"] = payload.parallel_tool_calls
+    else:
+        chosen = tools.forced(offered, payload.tool_choice, turn.query)
+        if chosen is not None:
+            turn.tool_call = tools.call_of(chosen, turn.query)
     return turn, answered, conversation
 
 
@@ -260,11 +338,11 @@ async def create_response(
         response_id=response_id,
         created_at=created_at,
         status=status,
-        output=[message_item(new_id("msg"), text, status=status)],
+        output=output_of(run, text, status),
         usage=usage,
         extension=run.extension,
     )
-    await astore(payload, who.owner, conversation, body, text)
+    await astore(payload, who.owner, conversation, body, run)
     await who.acharge(usage["total_tokens"])
     return body
 
@@ -276,7 +354,7 @@ async def _stream(
     conversation: list[dict],
     input_tokens: int,
 ) -> AsyncIterator[bytes]:
-    response_id, created_at, item_id = new_response_id(), now(), new_id("msg")
+    response_id, created_at = new_response_id(), now()
     sequence = iter(range(1_000_000))
 
     def event(kind: str, **fields: Any) -> bytes:
@@ -294,19 +372,13 @@ async def _stream(
             **extra,
         )
 
-    where = {"item_id": item_id, "output_index": 0, "content_index": 0}
     yield event("response.created", response=snapshot("in_progress", []))
     yield event("response.in_progress", response=snapshot("in_progress", []))
-    yield event(
-        "response.output_item.added",
-        output_index=0,
-        item=message_item(item_id, "", status="in_progress"),
-    )
-    empty_part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
-    yield event("response.content_part.added", **where, part=empty_part)
+    output = _StreamedOutput(event)
     try:
         async for piece in run.deltas():
-            yield event("response.output_text.delta", **where, delta=piece, logprobs=[])
+            for data in output.add(piece):
+                yield data
     except Exception as exc:  # the stream has begun: fail in-band, never a 500
         log.warning("response stream %s failed: %s", response_id, exc, exc_info=True)
         message = f"MATRIZ could not answer: {exc}"
@@ -318,18 +390,104 @@ async def _stream(
         )
         await who.acharge(input_tokens + run.completion_tokens)
         return
-    text = run.text
-    part = {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
-    yield event("response.output_text.done", **where, text=text, logprobs=[])
-    yield event("response.content_part.done", **where, part=part)
     status = _status(run)
-    item = message_item(item_id, text, status=status)
-    yield event("response.output_item.done", output_index=0, item=item)
+    for data in output.close(status):
+        yield data
     usage = usage_of(input_tokens, run.completion_tokens)
-    body = snapshot(status, [item], usage=usage, extension=run.extension)
-    await astore(payload, who.owner, conversation, body, text)
+    body = snapshot(status, output.items, usage=usage, extension=run.extension)
+    await astore(payload, who.owner, conversation, body, run)
     yield event(f"response.{status}", response=body)
     await who.acharge(usage["total_tokens"])
+
+
+class _StreamedOutput:
+    """Opens and closes output items as the answer's pieces come, with their events.
+
+    Text streams live into a message item. Tool-call pieces are gathered
+    (an upstream may interleave several calls by index) and each call is
+    sent as one ``function_call`` item once the calls are whole: before any
+    later text, or at the end. An answer with neither text nor calls still
+    gets its (empty) message item, as before tools existed.
+    """
+
+    def __init__(self, event: Any) -> None:
+        self.event = event
+        self.items: list[dict[str, Any]] = []
+        self.message: dict[str, Any] | None = None  # the message item being streamed
+        self.text = ""
+        self.pending = ToolCalls()
+
+    def add(self, piece: str | ToolCallDelta) -> list[bytes]:
+        if isinstance(piece, ToolCallDelta):
+            self.pending.add(piece)
+            return []
+        out = self._flush_calls()
+        if self.message is None:
+            out += self._open_message()
+        self.text += piece
+        where = self._where(self.message)
+        out.append(self.event("response.output_text.delta", **where, delta=piece, logprobs=[]))
+        return out
+
+    def _where(self, item: dict[str, Any] | None) -> dict[str, Any]:
+        assert item is not None
+        return {"item_id": item["id"], "output_index": len(self.items), "content_index": 0}
+
+    def _open_message(self) -> list[bytes]:
+        self.message, self.text = message_item(new_id("msg"), "", status="in_progress"), ""
+        part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
+        index = len(self.items)
+        return [
+            self.event("response.output_item.added", output_index=index, item=self.message),
+            self.event("response.content_part.added", **self._where(self.message), part=part),
+        ]
+
+    def _close_message(self, status: str) -> list[bytes]:
+        item, self.message = self.message, None
+        if item is None:
+            return []
+        text, index = self.text, len(self.items)
+        part = {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+        where = {"item_id": item["id"], "output_index": index, "content_index": 0}
+        done = message_item(item["id"], text, status=status)
+        self.items.append(done)
+        return [
+            self.event("response.output_text.done", **where, text=text, logprobs=[]),
+            self.event("response.content_part.done", **where, part=part),
+            self.event("response.output_item.done", output_index=index, item=done),
+        ]
+
+    def _flush_calls(self) -> list[bytes]:
+        if not self.pending:
+            return []
+        out = self._close_message("completed")
+        calls, self.pending = self.pending.all(), ToolCalls()
+        for call in calls:
+            index, done = len(self.items), function_call_item(call)
+            where = {"item_id": done["id"], "output_index": index}
+            opened = {**done, "arguments": "", "status": "in_progress"}
+            out.append(self.event("response.output_item.added", output_index=index, item=opened))
+            for piece in tools.argument_pieces(done["arguments"]):
+                out.append(
+                    self.event("response.function_call_arguments.delta", **where, delta=piece)
+                )
+            out.append(
+                self.event(
+                    "response.function_call_arguments.done",
+                    **where,
+                    name=done["name"],
+                    arguments=done["arguments"],
+                )
+            )
+            self.items.append(done)
+            out.append(self.event("response.output_item.done", output_index=index, item=done))
+        return out
+
+    def close(self, status: str) -> list[bytes]:
+        out = self._close_message(status) + self._flush_calls()
+        if not self.items:
+            out += self._open_message() + self._close_message(status)
+        return out
 
 
 @router.get(

@@ -17,13 +17,22 @@ def response_store(
     output_text: str,
     body: dict[str, Any],
     input_items: list[dict[str, Any]] | None = None,
+    tool_calls: list[dict[str, Any]] | None = None,
 ) -> StoredResponse:
-    """Keep an answered response: its conversation (with the answer) and the object GET returns."""
+    """Keep an answered response: its conversation (with the answer) and the object GET returns.
+
+    An answer that called tools keeps its calls in the conversation, so a
+    follow-up with ``previous_response_id`` and the ``function_call_output``
+    items reads as the exchange it is.
+    """
+    answer: dict[str, Any] = {"role": "assistant", "content": output_text}
+    if tool_calls:
+        answer = {"role": "assistant", "content": output_text or None, "tool_calls": tool_calls}
     return StoredResponse.objects.create(
         public_id=public_id,
         owner=owner,
         model=model,
-        input_messages=[*conversation, {"role": "assistant", "content": output_text}],
+        input_messages=[*conversation, answer],
         output_text=output_text,
         body=body,
         input_items=list(input_items or []),

@@ -217,3 +217,104 @@ def test_tools_are_applied_not_reported_as_dropped(connect):
         parallel_tool_calls=False,
     )
     assert "x-lukhas-ignored-params" not in raw.headers
+
+
+# --- the Responses API ---------------------------------------------------------
+
+FLAT_WEATHER = {"type": "function", **WEATHER["function"]}
+FLAT_TASK = {"type": "function", **TASK["function"]}
+
+
+def test_responses_call_a_function_and_answer_its_output(connect):
+    sdk = connect()
+    first = sdk.responses.create(
+        model="matriz-echo",
+        input="Weather in celsius in Oslo?",
+        tools=[FLAT_TASK, FLAT_WEATHER],
+        tool_choice="required",
+    )
+    assert first.status == "completed"
+    assert [tool.name for tool in first.tools] == ["get_task", "get_weather"]  # echoed as sent
+    assert first.tool_choice == "required"
+    (item,) = first.output
+    assert item.type == "function_call" and item.name == "get_weather"
+    assert item.call_id.startswith("call_")
+    jsonschema.validate(json.loads(item.arguments), FLAT_WEATHER["parameters"])
+
+    follow = sdk.responses.create(
+        model="matriz-echo",
+        previous_response_id=first.id,
+        input=[{"type": "function_call_output", "call_id": item.call_id, "output": "-3 C, snow"}],
+        tools=[FLAT_WEATHER],
+    )
+    assert follow.output_text == "-3 C, snow"
+    (listed,) = sdk.responses.input_items.list(follow.id).data
+    assert listed.type == "function_call_output" and listed.call_id == item.call_id
+
+    # The whole exchange in one input, without a stored previous response.
+    again = sdk.responses.create(
+        model="matriz-echo",
+        store=False,
+        input=[
+            {"role": "user", "content": "Weather in Oslo?"},
+            {
+                "type": "function_call",
+                "call_id": "call_x",
+                "name": "get_weather",
+                "arguments": "{}",
+            },
+            {"type": "function_call_output", "call_id": "call_x", "output": "windy"},
+        ],
+    )
+    assert again.output_text == "windy"
+
+
+def test_responses_stream_a_function_call_the_sdk_accumulates(connect):
+    sdk = connect()
+    with sdk.responses.stream(
+        model="matriz-echo",
+        input="weather in fahrenheit in Rome",
+        tools=[FLAT_WEATHER],
+        tool_choice={"type": "function", "name": "get_weather"},
+    ) as stream:
+        kinds = [event.type for event in stream]
+        final = stream.get_final_response()
+    assert "response.function_call_arguments.delta" in kinds
+    assert kinds[-1] == "response.completed"
+    (item,) = final.output
+    assert item.type == "function_call" and json.loads(item.arguments)["unit"] == "fahrenheit"
+
+
+def test_responses_refuse_hosted_tools_and_bad_items_by_name(connect):
+    sdk = connect()
+    with pytest.raises(openai.BadRequestError) as hosted:
+        sdk.responses.create(model="matriz-echo", input="hi", tools=[{"type": "web_search"}])
+    assert hosted.value.body["param"] == "tools[0].type"
+    with pytest.raises(openai.BadRequestError) as missing:
+        sdk.responses.create(
+            model="matriz-echo", input=[{"type": "function_call_output", "output": "x"}]
+        )
+    assert missing.value.body["param"] == "input[0].call_id"
+
+
+def test_responses_pass_upstream_function_calls_through(connect):
+    with ToolUpstream([CALLS, CALLS]) as server:
+        sdk = connect(**_upstream_env(server))
+        answer = sdk.responses.create(
+            model="lukhas-matriz-1",
+            input="weather and CC-1",
+            tools=[FLAT_WEATHER, FLAT_TASK],
+            tool_choice="auto",
+        )
+        with sdk.responses.stream(
+            model="lukhas-matriz-1", input="again", tools=[FLAT_WEATHER, FLAT_TASK]
+        ) as stream:
+            streamed = stream.get_final_response()
+        sent = server.requests[0]
+    assert sent["tools"] == [WEATHER, TASK] and sent["tool_choice"] == "auto"
+    for response in (answer, streamed):
+        got = [(i.type, i.call_id, i.name, i.arguments) for i in response.output]
+        assert got == [
+            ("function_call", c["id"], c["function"]["name"], c["function"]["arguments"])
+            for c in CALLS
+        ]
