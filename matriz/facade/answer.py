@@ -19,7 +19,7 @@ from asgiref.sync import sync_to_async
 from lukhas_site.errors import InvalidRequest
 from matriz import runtime, selectors
 from matriz.engine import ChainLink, LinkStatus, Stage
-from matriz.facade import catalog
+from matriz.facade import catalog, structured
 from matriz.facade.tokens import content_text, count_tokens, split_for_stream, truncate_to_tokens
 from matriz.facade.tools import ToolCallDelta, ToolCalls, deltas_of, tool_results
 from matriz.facade.upstream import (
@@ -79,6 +79,7 @@ class Turn:
     upstream_model: str | None = None
     plan: QueryPlan | None = None  # the checked MATRIZ query, when there is one to run
     tool_call: dict[str, Any] | None = None  # the client tool a local model calls instead
+    output_format: structured.OutputFormat | None = None  # JSON asked for (response_format)
 
     @property
     def query(self) -> str:
@@ -211,10 +212,22 @@ class AnswerRun:
                 yield piece
             if self.tool_calls and self.finish_reason == "stop":
                 self.finish_reason = "tool_calls"  # consistent with what the answer holds
+            fmt = self.turn.output_format
+            if fmt is not None and self.status != "degraded" and not self.tool_calls:
+                structured.check_upstream(fmt, self.text)
             return
-        self.text = self._finished(local)
+        self.text = self._local_answer(local)
         for piece in split_for_stream(self.text):
             yield piece
+
+    def _local_answer(self, local: str) -> str:
+        """The local answer as asked: cut by stop / max tokens, then as JSON when asked."""
+        text = self._finished(local)
+        fmt = self.turn.output_format
+        if fmt is None:
+            return text
+        sources = [m["text"] for m in self.memories if m.get("text")]
+        return structured.local_json(fmt, text, sources)
 
     async def _local_tool_call(self, call: dict[str, Any]) -> AsyncIterator[ToolCallDelta]:
         """The client's tool, called as ``tool_choice`` asked (arguments already built)."""
@@ -264,7 +277,7 @@ class AnswerRun:
             fallback = getattr(breaker.fallback, "name", None) or "action.local_answer"
             self.chain.append(_fallback_link(node, fallback))
             self.status = "degraded"
-            for piece in split_for_stream(self._finished(local)):
+            for piece in split_for_stream(self._local_answer(local)):
                 yield piece
             return
         if first is not None:

@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from ninja import Router
 
 from lukhas_site.errors import ServiceUnavailable
-from matriz.facade import params, tools
+from matriz.facade import params, structured, tools
 from matriz.facade.answer import AnswerRun, PipelineFailed, prepare
 from matriz.facade.common import Caller, OutModel, acaller, new_id, now
 from matriz.facade.schemas import ChatCompletionIn
@@ -73,10 +73,13 @@ async def create_chat_completion(
     upstream = turn.upstream_model is not None
     params.chat_refusals(payload, upstream=upstream)
     offered = tools.chat_tools(payload.tools)
+    turn.output_format = structured.chat_format(payload.response_format)
     if not upstream:  # the upstream chooses its own calls; a local model calls when told to
         chosen = tools.forced(offered, payload.tool_choice, turn.query)
         if chosen is not None:
             turn.tool_call = tools.call_of(chosen, turn.query)
+        elif turn.output_format is not None:
+            structured.check_local(turn.output_format, turn.query)
     dropped = params.ignored(
         payload,
         applied=params.CHAT_APPLIED,

@@ -9,7 +9,7 @@ each one is, for the model that answers:
 - **applied** (the local answer honours it),
 - **passed on** to the upstream model (when one answers),
 - **refused** with a 400 naming it, when ignoring it would hand the client
-  something other than what it asked for (log probabilities, a JSON answer), or
+  something other than what it asked for (log probabilities), or
 - **dropped**, named in the ``x-lukhas-ignored-params`` response header and
   a log line.
 
@@ -32,7 +32,7 @@ IGNORED_HEADER = "x-lukhas-ignored-params"
 
 CHAT_APPLIED = frozenset(
     {"model", "messages", "stream", "stream_options", "max_tokens", "max_completion_tokens"}
-    | {"metadata", "stop", "n", "tools", "tool_choice", "parallel_tool_calls"}
+    | {"metadata", "stop", "n", "tools", "tool_choice", "parallel_tool_calls", "response_format"}
 )
 # What UpstreamCall sends on (OpenAI's own names; the upstream applies them).
 CHAT_PASSED_ON = (
@@ -54,11 +54,6 @@ def sent(payload: BaseModel) -> set[str]:
     return {name for name in payload.model_fields_set if getattr(payload, name) is not None}
 
 
-def _json_format(fmt: Any) -> str | None:
-    kind = fmt.get("type") if isinstance(fmt, dict) else None
-    return kind if kind and kind != "text" else None
-
-
 def chat_refusals(payload: Any, *, upstream: bool) -> None:
     """Raise for what the answering model cannot honour and must not pretend to."""
     if payload.logprobs or payload.top_logprobs is not None:
@@ -68,13 +63,6 @@ def chat_refusals(payload: Any, *, upstream: bool) -> None:
             "probabilities. Omit it (or set logprobs to false).",
             param=param,
         )
-    kind = _json_format(payload.response_format)
-    if kind and not upstream:
-        raise InvalidRequest(
-            f"response_format {kind!r} is not supported by {payload.model}, which answers in "
-            "text; use a model answered by the upstream (GET /v1/models), or omit it.",
-            param="response_format",
-        )
 
 
 def responses_refusals(payload: Any) -> None:
@@ -83,13 +71,6 @@ def responses_refusals(payload: Any) -> None:
             f"top_logprobs is not available from {payload.model}: its answers carry no token "
             "probabilities. Omit it.",
             param="top_logprobs",
-        )
-    kind = _json_format((payload.text or {}).get("format"))
-    if kind:
-        raise InvalidRequest(
-            f"text.format {kind!r} is not supported by {payload.model}, which answers in "
-            "text; omit it or use {'type': 'text'}.",
-            param="text.format",
         )
 
 

@@ -22,7 +22,7 @@ from ninja import Query, Router
 
 from lukhas_site.errors import InvalidRequest
 from matriz import selectors, services
-from matriz.facade import catalog, params, tools
+from matriz.facade import catalog, params, structured, tools
 from matriz.facade.answer import AnswerRun, PipelineFailed, Turn, prepare
 from matriz.facade.common import (
     Caller,
@@ -213,7 +213,7 @@ def response_object(
         "reasoning": {"effort": None, "summary": None},
         "store": payload.store,
         "temperature": payload.temperature if payload.temperature is not None else 1.0,
-        "text": {"format": {"type": "text"}},
+        "text": {"format": (payload.text or {}).get("format") or {"type": "text"}},
         "tool_choice": payload.tool_choice if payload.tool_choice is not None else "auto",
         "tools": payload.tools or [],
         "top_p": payload.top_p if payload.top_p is not None else 1.0,
@@ -273,7 +273,10 @@ def _prepare(payload: ResponseCreateIn, owner: str) -> tuple[Turn, list[dict], l
     )
     params.responses_refusals(payload)
     offered = tools.responses_tools(payload.tools)
+    turn.output_format = structured.responses_format(payload.text)
     if turn.upstream_model:
+        if turn.output_format is not None:
+            turn.options["response_format"] = turn.output_format.for_chat_upstream()
         if offered:
             turn.options["tools"] = [tools.as_chat_tool(tool) for tool in offered]
         if payload.tool_choice is not None:
@@ -284,6 +287,8 @@ def _prepare(payload: ResponseCreateIn, owner: str) -> tuple[Turn, list[dict], l
         chosen = tools.forced(offered, payload.tool_choice, turn.query)
         if chosen is not None:
             turn.tool_call = tools.call_of(chosen, turn.query)
+        elif turn.output_format is not None:
+            structured.check_local(turn.output_format, turn.query)
     return turn, answered, conversation
 
 

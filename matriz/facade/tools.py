@@ -33,12 +33,10 @@ from jsonschema.exceptions import SchemaError
 
 from lukhas_site.errors import InvalidRequest
 from matriz.facade.common import new_id
+from matriz.facade.schema_fill import fill, first_error
 
 EMPTY_OBJECT: dict[str, Any] = {"type": "object", "properties": {}}
 _WORD = re.compile(r"[a-z0-9]+")
-_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.])")
-_TASK_KEY = re.compile(r"(?:\b[A-Z][A-Z0-9]*-\d+\b|#\d+\b|\b[A-Z]\d+\b)")
-_TEXT_FIELDS = {"query", "q", "question", "text", "prompt", "input", "search", "message", "term"}
 _STOPWORDS = {"the", "a", "an", "of", "to", "is", "are", "and", "or", "in", "on", "for", "what"}
 
 
@@ -171,165 +169,17 @@ def forced(
     )
 
 
-class _Question:
-    """What the question states, handed out once each (two number fields get two numbers)."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text.strip()
-        self.lower = self.text.lower()
-        self.numbers = [float(n) for n in _NUMBER.findall(self.text)]
-        self.keys = _TASK_KEY.findall(self.text)
-
-    def number(self, low: float | None, high: float | None) -> float | None:
-        for value in self.numbers:
-            if (low is None or value >= low) and (high is None or value <= high):
-                self.numbers.remove(value)
-                return value
-        return None
-
-    def names(self, value: Any) -> bool:
-        return (
-            isinstance(value, str)
-            and re.search(rf"\b{re.escape(value.lower())}\b", self.lower) is not None
-        )
-
-
-class _Builder:
-    """Builds one value per schema node; ``None`` means "the question does not say"."""
-
-    def __init__(self, root: dict[str, Any], question: str) -> None:
-        self.root = root
-        self.question = _Question(question)
-
-    def resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
-        seen = 0
-        while isinstance(schema, dict) and "$ref" in schema and seen < 32:
-            ref = schema["$ref"]
-            if not ref.startswith("#/"):
-                return {}
-            node: Any = self.root
-            for part in ref[2:].split("/"):
-                node = node.get(part.replace("~1", "/").replace("~0", "~"), {})
-            schema, seen = node, seen + 1
-        return schema if isinstance(schema, dict) else {}
-
-    def value(self, schema: dict[str, Any], name: str, *, required: bool) -> Any:
-        schema = self.resolve(schema)
-        if "const" in schema:
-            return schema["const"]
-        if "enum" in schema:
-            stated = [v for v in schema["enum"] if self.question.names(v)]
-            if stated:
-                return stated[0]
-            return schema.get("default", schema["enum"][0]) if required else None
-        options = schema.get("anyOf") or schema.get("oneOf")
-        if options:
-            return self._first_of(options, name, required=required)
-        kind = schema.get("type")
-        if isinstance(kind, list):
-            kinds = [k for k in kind if k != "null"]
-            if not kinds:
-                return None
-            return self.value({**schema, "type": kinds[0]}, name, required=required)
-        if kind == "object" or (kind is None and "properties" in schema):
-            return self._object(schema, required=required)
-        if kind == "array":
-            return self._array(schema, name, required=required)
-        if kind in ("integer", "number"):
-            return self._number(schema, integer=kind == "integer", required=required)
-        if kind == "boolean":
-            return schema.get("default", False) if required else None
-        if kind == "null":
-            return None
-        return self._string(schema, name, required=required)
-
-    def _first_of(self, options: list[dict[str, Any]], name: str, *, required: bool) -> Any:
-        for option in options:
-            if self.resolve(option).get("type") == "null":
-                continue
-            candidate = self.value(option, name, required=required)
-            if candidate is not None and Draft202012Validator(
-                {**self.resolve(option), "$defs": self.root.get("$defs", {})}
-            ).is_valid(candidate):
-                return candidate
-        return None
-
-    def _object(self, schema: dict[str, Any], *, required: bool) -> dict[str, Any] | None:
-        needed = set(schema.get("required") or [])
-        built: dict[str, Any] = {}
-        for name, sub in (schema.get("properties") or {}).items():
-            value = self.value(sub, name, required=name in needed)
-            if value is not None or (name in needed and self._nullable(sub)):
-                built[name] = value
-        return built if built or required else None
-
-    def _nullable(self, schema: dict[str, Any]) -> bool:
-        schema = self.resolve(schema)
-        kind = schema.get("type")
-        options = schema.get("anyOf") or schema.get("oneOf") or []
-        return (
-            kind == "null"
-            or (isinstance(kind, list) and "null" in kind)
-            or any(self.resolve(o).get("type") == "null" for o in options)
-        )
-
-    def _array(self, schema: dict[str, Any], name: str, *, required: bool) -> list[Any] | None:
-        least = int(schema.get("minItems") or 0)
-        items = self.resolve(schema.get("items") or {})
-        built = []
-        # A stated value fills an optional array; a required one gets its minimum.
-        for _ in range(least if required else max(least, 1)):
-            value = self.value(items, name, required=least > 0)
-            if value is None:
-                break
-            built.append(value)
-        if len(built) < least:
-            return None
-        return built if built or required else None
-
-    def _number(
-        self, schema: dict[str, Any], *, integer: bool, required: bool
-    ) -> float | int | None:
-        low = schema.get("minimum", schema.get("exclusiveMinimum"))
-        high = schema.get("maximum", schema.get("exclusiveMaximum"))
-        value = self.question.number(low, high)
-        if value is None or (integer and not float(value).is_integer()):
-            if not required:
-                return None
-            value = schema.get("default", low if low is not None else 0)
-        return int(value) if integer else value
-
-    def _string(self, schema: dict[str, Any], name: str, *, required: bool) -> str | None:
-        text = self.question.text
-        pattern = schema.get("pattern")
-        if pattern:
-            for token in [*self.question.keys, *text.split(), text]:
-                if re.search(pattern, token):
-                    return token
-            return None
-        lowered = name.lower()
-        if ("key" in lowered or lowered.endswith("id")) and self.question.keys:
-            return self.question.keys.pop(0)
-        if not required and lowered not in _TEXT_FIELDS:
-            return None
-        if "maxLength" in schema:
-            text = text[: int(schema["maxLength"])]
-        return text or None
-
-
 def arguments_for(tool: ClientTool, question: str) -> dict[str, Any]:
     """Arguments for ``tool`` built from the question, valid against its parameters schema."""
-    schema = tool.parameters
-    built = _Builder(schema, question).value(schema, tool.name, required=True)
+    built = fill(tool.parameters, question)
     if not isinstance(built, dict):
         built = {}
-    errors = sorted(Draft202012Validator(schema).iter_errors(built), key=lambda e: e.path)
-    if errors:
-        where = "/".join(str(p) for p in errors[0].absolute_path) or "(root)"
+    problem = first_error(tool.parameters, built)
+    if problem:
         raise InvalidRequest(
             f"{tool.name!r} cannot be called by this model: no arguments its parameters schema "
-            f"accepts can be built from the question ({where}: {errors[0].message}). Ask a model "
-            "answered by the upstream (GET /v1/models), or loosen the schema.",
+            f"accepts can be built from the question ({problem}). Ask a model answered by the "
+            "upstream (GET /v1/models), or loosen the schema.",
             param="tool_choice",
         )
     return built
