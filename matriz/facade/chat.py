@@ -90,7 +90,9 @@ async def create_chat_completion(
     completion_id = new_id("chatcmpl")
     if payload.stream:
         include_usage = bool(payload.stream_options and payload.stream_options.include_usage)
-        body = _stream(run, who, completion_id, turn.model, prompt_tokens, include_usage)
+        body = _stream(
+            run, who, completion_id, turn.model, prompt_tokens, include_usage, payload.n or 1
+        )
         interval = settings.FACADE_HEARTBEAT_SECONDS
         return StreamingHttpResponse(
             with_heartbeats(body, interval=interval),
@@ -109,7 +111,8 @@ async def create_chat_completion(
         raise ServiceUnavailable(
             f"MATRIZ could not answer: {exc}", code="pipeline_failed"
         ) from None
-    completion_tokens = run.completion_tokens
+    choices = payload.n or 1
+    completion_tokens = run.completion_tokens * choices
     await who.acharge(prompt_tokens + completion_tokens)
     return {
         "id": completion_id,
@@ -119,11 +122,12 @@ async def create_chat_completion(
         "system_fingerprint": None,
         "choices": [
             {
-                "index": 0,
+                "index": index,
                 "message": message_of(run, text),
                 "logprobs": None,
                 "finish_reason": run.finish_reason,
             }
+            for index in range(choices)
         ],
         "usage": usage(prompt_tokens, completion_tokens),
         "lukhas": run.extension,
@@ -146,10 +150,15 @@ async def _stream(
     model: str,
     prompt_tokens: int,
     include_usage: bool,
+    choices: int = 1,
 ) -> AsyncIterator[bytes]:
+    """Choice 0 streams as it comes; further choices (``n``) replay its deltas after it."""
     created = now()
 
-    def chunk(delta: dict[str, Any], finish_reason: str | None = None, **extra: Any) -> bytes:
+    def chunk(
+        delta: dict[str, Any], finish_reason: str | None = None, index: int = 0, **extra: Any
+    ) -> bytes:
+        choice = {"index": index, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
         return encode_event(
             {
                 "id": completion_id,
@@ -157,20 +166,23 @@ async def _stream(
                 "created": created,
                 "model": model,
                 "system_fingerprint": None,
-                "choices": [
-                    {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
-                ],
+                "choices": [choice],
                 **extra,
             }
         )
 
+    def delta_of(piece: str | ToolCallDelta) -> dict[str, Any]:
+        if isinstance(piece, ToolCallDelta):
+            return {"tool_calls": [piece.to_chat()]}
+        return {"content": piece}
+
+    pieces: list[str | ToolCallDelta] = []
     yield chunk({"role": "assistant", "content": ""})
     try:
         async for piece in run.deltas():
-            if isinstance(piece, ToolCallDelta):
-                yield chunk({"tool_calls": [piece.to_chat()]})
-            else:
-                yield chunk({"content": piece})
+            if choices > 1:
+                pieces.append(piece)
+            yield chunk(delta_of(piece))
     except Exception as exc:  # the stream has begun: report in-band, never a 500
         log.warning("chat stream %s failed: %s", completion_id, exc, exc_info=True)
         yield encode_event(
@@ -185,8 +197,13 @@ async def _stream(
         )
         await who.acharge(prompt_tokens + run.completion_tokens)
         return
+    for index in range(1, choices):
+        yield chunk({"role": "assistant", "content": ""}, index=index)
+        for piece in pieces:
+            yield chunk(delta_of(piece), index=index)
+        yield chunk({}, run.finish_reason, index=index)
     yield chunk({}, run.finish_reason, lukhas=run.extension)
-    completion_tokens = run.completion_tokens
+    completion_tokens = run.completion_tokens * choices
     if include_usage:
         yield encode_event(
             {

@@ -56,6 +56,12 @@ def sent(payload: BaseModel) -> set[str]:
 
 def chat_refusals(payload: Any, *, upstream: bool) -> None:
     """Raise for what the answering model cannot honour and must not pretend to."""
+    if upstream and (payload.n or 1) > 1:
+        raise InvalidRequest(
+            f"n={payload.n}: a model answered by the upstream gives one choice here; send n "
+            "requests, or ask a local model (GET /v1/models).",
+            param="n",
+        )
     if payload.logprobs or payload.top_logprobs is not None:
         param = "logprobs" if payload.logprobs else "top_logprobs"
         raise InvalidRequest(

@@ -83,7 +83,13 @@ class ChatCompletionIn(StrictModel):
     stream_options: StreamOptions | None = None
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, ge=0, le=1)
-    n: int | None = Field(default=None, ge=1, le=1, description="Only one choice is produced.")
+    n: int | None = Field(
+        default=None,
+        ge=1,
+        le=128,
+        description="Choices to produce: local models answer deterministically, so each is the "
+        "same answer; through the upstream, only 1.",
+    )
     max_tokens: int | None = Field(default=None, ge=1)
     max_completion_tokens: int | None = Field(default=None, ge=1)
     stop: str | list[str] | None = None

@@ -107,3 +107,20 @@ def test_it_refuses_what_it_cannot_honour_naming_the_parameter(sdk):
             model="matriz-echo", messages=ASK, extra_body={"temprature": 0.5}
         )
     assert "temprature" in str(refused.value.message) + str(refused.value.param)
+
+
+def test_n_gives_n_choices_streamed_or_not(sdk):
+    answer = sdk.chat.completions.create(model="matriz-echo", messages=ASK, n=3)
+    assert [c.index for c in answer.choices] == [0, 1, 2]
+    assert {c.message.content for c in answer.choices} == {"alpha beta. gamma delta"}
+    single = sdk.chat.completions.create(model="matriz-echo", messages=ASK)
+    assert answer.usage.completion_tokens == 3 * single.usage.completion_tokens
+    with sdk.chat.completions.stream(model="matriz-echo", messages=ASK, n=2) as stream:
+        final = stream.get_final_completion()
+    assert [(c.index, c.message.content, c.finish_reason) for c in final.choices] == [
+        (0, "alpha beta. gamma delta", "stop"),
+        (1, "alpha beta. gamma delta", "stop"),
+    ]
+    with pytest.raises(openai.BadRequestError) as too_many:
+        sdk.chat.completions.create(model="matriz-echo", messages=ASK, n=129)
+    assert too_many.value.param == "n"
