@@ -148,6 +148,11 @@ def light_tasks() -> list[LightTask]:
     ]
 
 
+def blocked_reasons() -> dict[int, str]:
+    """Each blocked task's stated reason, by task id (tasks without one are left out)."""
+    return dict(Task.objects.exclude(blocked_reason="").values_list("id", "blocked_reason"))
+
+
 def dependency_edges() -> list[tuple[int, int]]:
     """Every (blocker_id, blocked_id) pair."""
     return list(TaskDependency.objects.values_list("blocker_id", "blocked_id"))

@@ -40,7 +40,7 @@ STEP_KEYS = frozenset(
     {"call", "args", "path", "body", "expect", "expect_error", "save", "until", "timeout_s",
      "interval_s", "note"}
 )  # fmt: skip
-CASE_KEYS = frozenset({"name", "tags", "needs_worker", "steps", "cleanup", "note"})
+CASE_KEYS = frozenset({"name", "tags", "needs_worker", "needs_demo", "steps", "cleanup", "note"})
 
 
 class CaseError(ValueError):
@@ -69,6 +69,7 @@ class Case:
     cleanup: tuple[Step, ...] = ()
     tags: tuple[str, ...] = ()
     needs_worker: bool = False
+    needs_demo: bool = False  # the throwaway server loads make run's demo data first
 
 
 def _expectations(raw: Any, where: str, key: str) -> tuple[dict[str, Any], ...]:
@@ -158,6 +159,7 @@ def parse_case(raw: Any, where: str) -> Case:
         cleanup=cleanup,
         tags=tuple(tags),
         needs_worker=bool(raw.get("needs_worker", False)),
+        needs_demo=bool(raw.get("needs_demo", False)),
     )
 
 

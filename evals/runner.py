@@ -331,8 +331,9 @@ def main(argv: list[str] | None = None) -> int:
     from evals.server import LocalServer, ServerError
 
     needs_worker = any(case.needs_worker for case in cases)
+    needs_demo = any(case.needs_demo for case in cases)
     try:
-        with LocalServer(worker=needs_worker, keep=args.keep_server_dir) as server:
+        with LocalServer(worker=needs_worker, demo=needs_demo, keep=args.keep_server_dir) as server:
             print(f"evals: server at {server.base_url} (folder {server.folder})", flush=True)
             return _run(args, cases, variables, server.base_url, server.api_key)
     except ServerError as exc:

@@ -58,11 +58,13 @@ class LocalServer:
         self,
         *,
         worker: bool = False,
+        demo: bool = False,
         keep: bool = False,
         python: str = sys.executable,
         start_timeout: float = 90.0,
     ) -> None:
         self.worker = worker
+        self.demo = demo
         self.keep = keep
         self.python = python
         self.start_timeout = start_timeout
@@ -160,6 +162,8 @@ class LocalServer:
     def start(self) -> LocalServer:
         self.manage("migrate", "--noinput")
         self.manage("createcachetable")
+        if self.demo:  # make run's demo data: the plans, their memories and a soak
+            self.manage("load_demo_data")
         self.api_key = self.mint_key()
         self.spawn(
             "web",

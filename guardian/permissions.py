@@ -65,6 +65,11 @@ def authorize_user(user: Any, scope: str, *, perm: str | None = None, route: str
     return _authorize(_user_principal(user), scope, perm=perm, request=None, route=route)
 
 
+def authorize_principal(principal: Principal, scope: str, *, route: str = "") -> Principal:
+    """``require_scope`` for work done on a caller's behalf inside a request (a MATRIZ tool)."""
+    return _authorize(principal, scope, perm=None, request=None, route=route)
+
+
 def _authorize(
     principal: Principal,
     scope: str,

@@ -529,6 +529,9 @@ def _matriz_plugin_config(name: str) -> dict[str, dict]:
 # "off": only the built-in nodes, registered by name.
 MATRIZ_PLUGIN_DISCOVERY = env_choice("LUKHAS_PLUGIN_DISCOVERY", "auto", {"auto", "off"})
 MATRIZ_PLUGIN_CONFIG = _matriz_plugin_config("LUKHAS_MATRIZ_PLUGIN_CONFIG")
+# lukhas-matriz-1 answers ops questions with the release's own tools (matriz/tooling.py)
+# when no memory index is named; off, it answers only from memory.
+MATRIZ_OPS_TOOLS = env_bool("LUKHAS_OPS_TOOLS", True)
 # Budgets of one query (the plan's end-to-end target is a p95 under 250 ms; the
 # deadline is where a query is cut, not the target).
 MATRIZ_DEADLINE_MS = env_int("LUKHAS_MATRIZ_DEADLINE_MS", 500)

@@ -9,15 +9,18 @@ reason, status and reasoning chain (the ``lukhas`` extension field).
 
 from __future__ import annotations
 
+import json
+import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 
 from lukhas_site.errors import InvalidRequest
-from matriz import runtime, selectors
+from matriz import runtime, selectors, tooling
 from matriz.engine import ChainLink, LinkStatus, Stage
 from matriz.facade import catalog, structured
 from matriz.facade.tokens import content_text, count_tokens, split_for_stream, truncate_to_tokens
@@ -30,6 +33,8 @@ from matriz.facade.upstream import (
     upstream_model_for,
 )
 from matriz.runtime import QueryPlan
+
+log = logging.getLogger(__name__)
 
 INDEX_SEPARATOR = ","
 NO_INDEX_ANSWER = (
@@ -80,6 +85,7 @@ class Turn:
     plan: QueryPlan | None = None  # the checked MATRIZ query, when there is one to run
     tool_call: dict[str, Any] | None = None  # the client tool a local model calls instead
     output_format: structured.OutputFormat | None = None  # JSON asked for (response_format)
+    principal: Any = None  # the caller, whose scopes the release's own tools run under
 
     @property
     def query(self) -> str:
@@ -149,6 +155,7 @@ class AnswerRun:
         self.query_id: str | None = None
         self.upstream_usage: dict[str, Any] | None = None
         self.tool_calls = ToolCalls()
+        self.sources: list[str] = []
 
     @property
     def extension(self) -> dict[str, Any]:
@@ -159,6 +166,7 @@ class AnswerRun:
             "reasoning_chain": self.chain,
             "memories": self.memories,
             "indexes": self.turn.indexes,
+            "sources": self.sources,
         }
 
     @property
@@ -179,6 +187,14 @@ class AnswerRun:
         if turn.model == catalog.ECHO_MODEL:
             return turn.query
         if turn.plan is None:
+            if (
+                turn.model == catalog.MATRIZ_MODEL
+                and turn.principal is not None
+                and settings.MATRIZ_OPS_TOOLS
+            ):
+                answered = await sync_to_async(self._ops_answer)()
+                if answered is not None:
+                    return answered
             return NO_INDEX_ANSWER
         result = await runtime.get_runtime().arun_plan(turn.plan)
         outcome = result.to_dict()
@@ -190,6 +206,51 @@ class AnswerRun:
             error = outcome.get("error") or {}
             raise PipelineFailed(error.get("message") or "the MATRIZ pipeline did not answer")
         return result.answer
+
+    def _ops_answer(self) -> str | None:
+        """The answer from the release's own tool the question calls for (None: no tool fits).
+
+        Asked only when no memory index is named (naming one asks for recall).
+        The call runs under the caller's scopes and is a link of the chain
+        with its arguments and the size of what it returned.
+        """
+        question = self.turn.query
+        tool = tooling.route(question)
+        if tool is None:
+            return None
+        arguments = tool.arguments(question)
+        context = tooling.ToolContext(self.turn.principal, self.turn.owner, self.turn.indexes)
+        started = time.perf_counter()
+        node = f"tool:{tool.name}"
+        try:
+            result = tooling.call(tool, arguments, context)
+        except tooling.ToolUnavailable as exc:
+            elapsed = (time.perf_counter() - started) * 1000
+            link = ChainLink(
+                Stage.ACTION,
+                node,
+                LinkStatus.ERROR,
+                elapsed,
+                error_type="ToolUnavailable",
+                error_message=exc.message,
+            )
+            self.chain.append(
+                {**link.to_dict(), "tool": {"name": tool.name, "arguments": arguments}}
+            )
+            return f"I would answer this with {tool.name}, but {exc.message}."
+        except Exception as exc:
+            log.warning("tool %s failed: %s", tool.name, exc, exc_info=True)
+            raise PipelineFailed(f"the tool {tool.name} failed: {exc}") from exc
+        elapsed = (time.perf_counter() - started) * 1000
+        size = len(json.dumps(result.data, default=str))
+        link = ChainLink(Stage.ACTION, node, LinkStatus.OK, elapsed).to_dict()
+        self.chain.append(
+            {**link, "tool": {"name": tool.name, "arguments": arguments, "result_size": size}}
+        )
+        self.sources = list(result.sources)
+        if not result.sources:
+            return result.text
+        return f"{result.text}\n\nSources: {', '.join(result.sources)}"
 
     def _memory_texts(self, memories: list[dict[str, Any]]) -> list[dict[str, Any]]:
         ids = [m["id"] for m in memories]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from ninja import Router
 
 from guardian.ratelimit import register_token_estimator
-from matriz.facade import chat, dreams, embeddings, indexes, models_api, responses
+from matriz.facade import chat, dreams, embeddings, indexes, models_api, responses, tools_api
 from matriz.facade.estimate import estimate_request_tokens
 
 register_token_estimator("/v1/", estimate_request_tokens)
@@ -22,3 +22,4 @@ router.add_router("", responses.router)
 router.add_router("", embeddings.router)
 router.add_router("", indexes.router)
 router.add_router("", dreams.router)
+router.add_router("", tools_api.router)

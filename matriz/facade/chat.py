@@ -70,6 +70,7 @@ async def create_chat_completion(
         max_tokens=payload.output_token_limit,
         options=options,
     )
+    turn.principal = who.principal
     upstream = turn.upstream_model is not None
     params.chat_refusals(payload, upstream=upstream)
     offered = tools.chat_tools(payload.tools)

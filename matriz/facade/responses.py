@@ -305,6 +305,7 @@ async def create_response(
     """
     who = await acaller(request, "responses:write")
     turn, answered, conversation = await sync_to_async(_prepare)(payload, who.owner)
+    turn.principal = who.principal
     run = AnswerRun(turn)
     input_tokens = count_message_tokens(answered)
     dropped = params.ignored(
