@@ -72,6 +72,7 @@ def test_it_writes_a_valid_dashboard(path):
     for panel in panels:
         where = f"{path.name} > {panel['title']}"
         assert panel.get("datasource") == DATASOURCE, where
+        assert panel.get("description"), f"{where}: say what the panel shows (docs/ops/README.md)"
         assert {"x", "y", "w", "h"} <= set(panel["gridPos"]), where
         assert panel.get("targets"), f"{where}: no targets"
         refs = [t.get("refId") for t in panel["targets"]]
