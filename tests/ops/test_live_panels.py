@@ -376,6 +376,9 @@ def test_it_evaluates_every_rule_without_error(stack):
     assert not broken, "\n".join(broken)
 
 
+RECORDED = {"expr": "recording rule expressions", "series": "recorded series"}
+
+
 def test_it_records_every_recording_rule(stack):
     recording = [rule for rule in ops.rules() if rule.recording]
     if not recording:
@@ -387,7 +390,7 @@ def test_it_records_every_recording_rule(stack):
             if problem:
                 failures.append(f"{rule.file} > {rule.group} > {rule.name} ({what}): {problem}")
             else:
-                stack.proof.add(f"recording rule {what}s", f"{rule.file} > {rule.name}")
+                stack.proof.add(RECORDED[what], f"{rule.file} > {rule.name}")
     assert not failures, "recording rules without data:\n" + "\n".join(failures)
 
 
