@@ -248,13 +248,24 @@ class PrometheusServer:
 
 @pytest.fixture
 def prometheus_server(prometheus_bin, tmp_path):
-    """``prometheus_server(targets=[base_url, ...], token="")`` → a started PrometheusServer."""
+    """``prometheus_server(targets=[base_url, ...], token="", rule_files=())`` → started."""
     started: list[PrometheusServer] = []
 
-    def start(*, targets: Iterable[str], token: str = "", interval: str = "1s") -> PrometheusServer:
+    def start(
+        *,
+        targets: Iterable[str],
+        token: str = "",
+        interval: str = "1s",
+        rule_files: Iterable[str] = (),
+    ) -> PrometheusServer:
         workdir = tmp_path / f"prometheus-{len(started)}"
         server = PrometheusServer(
-            prometheus_bin, workdir, targets=targets, token=token, interval=interval
+            prometheus_bin,
+            workdir,
+            targets=targets,
+            token=token,
+            interval=interval,
+            rule_files=rule_files,
         )
         started.append(server)
         return server.start()

@@ -128,6 +128,30 @@ def test_it_binds_ports_to_loopback_and_pins_images(compose):
     assert published == {"site": 8000, "prometheus": 9090, "alertmanager": 9093, "grafana": 3000}
 
 
+def test_promtool_accepts_the_compose_prometheus_config(compose, prometheus_bin, tmp_path):
+    """The compose config as Prometheus reads it, its container paths pointed at the repository."""
+    mounts = {target: source for service, source, target in _bind_mounts(compose)
+              if service == "prometheus"}  # fmt: skip
+    config = yaml.safe_load(mounts["/etc/prometheus/prometheus.yml:ro"].read_text())
+    rules = mounts["/etc/prometheus/rules:ro"]
+    config["rule_files"] = [
+        str(rules / Path(pattern).relative_to("/etc/prometheus/rules"))
+        for pattern in config["rule_files"]
+    ]
+    token = tmp_path / "metrics_token"
+    token.write_text("a-token\n")
+    config["scrape_configs"][0]["authorization"]["credentials_file"] = str(token)
+    path = tmp_path / "prometheus.yml"
+    path.write_text(yaml.safe_dump(config))
+    checked = subprocess.run(
+        [prometheus_bin.promtool, "check", "config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
 def test_docker_compose_accepts_the_file(tmp_path):
     command = _docker_compose()
     if command is None:
