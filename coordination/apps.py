@@ -11,6 +11,13 @@ class CoordinationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        # Wiring, so the imports are here: the board gauges are read from the
+        # database at each /metrics scrape, by whichever process serves it.
+        from coordination.metrics import CoordinationCollector
+        from lukhas_site.metrics import register_scrape_collector
+
+        register_scrape_collector(CoordinationCollector())
+
         # Imported here, not at the top: the demo loader imports the models and the
         # services, which Django allows only once the app registry is ready.
         from coordination.demo import load_demo_plans

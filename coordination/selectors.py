@@ -12,7 +12,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Min, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from coordination.filters import TaskFilter
@@ -601,3 +601,42 @@ def export_records(edges: list[tuple[int, int]] | None = None) -> list[ExportRec
         record.depends_on.sort()
         record.blocks.sort()
     return records
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+@dataclass(frozen=True)
+class BoardFigures:
+    """What /metrics says about the board: three aggregate queries, whatever the size."""
+
+    by_owner_status: dict[tuple[str, str], int]
+    blocked_by_status: int
+    waiting_on_dependency: int
+    # reviewer name -> (tasks in review, when the oldest entered review or None if unknown)
+    review_queue: dict[str, tuple[int, datetime | None]]
+
+
+def board_figures() -> BoardFigures:
+    """Counts for the coordination gauges (coordination/metrics.py), read at scrape time."""
+    by_owner_status: dict[tuple[str, str], int] = {}
+    rows = Task.objects.values_list("owner__name", "status").annotate(n=Count("id"))
+    for owner, status, n in rows.order_by():
+        by_owner_status[(owner or UNASSIGNED_LABEL, status)] = n
+    blocked = sum(n for (_, status), n in by_owner_status.items() if status == TaskStatus.BLOCKED)
+    waiting = (
+        Task.objects.filter(
+            status__in=OPEN_STATUSES, depends_links__blocker__status__in=OPEN_STATUSES
+        )
+        .exclude(status=TaskStatus.BLOCKED)
+        .values("id")
+        .distinct()
+        .count()
+    )
+    queue: dict[str, tuple[int, datetime | None]] = {}
+    in_review = Task.objects.filter(status=TaskStatus.IN_REVIEW).values_list("reviewer__name")
+    for reviewer, n, oldest in in_review.annotate(
+        n=Count("id"), oldest=Min("status_changed_at")
+    ).order_by():
+        queue[reviewer or UNASSIGNED_LABEL] = (n, oldest)
+    return BoardFigures(by_owner_status, blocked, waiting, queue)

@@ -77,8 +77,17 @@ def prometheus_bin() -> PrometheusBinaries:
     pytest.skip(reason)
 
 
-def scrape_config(targets: Iterable[str], *, token: str = "", interval: str = "1s") -> dict:
-    """One job scraping ``<target>/metrics`` of each base URL, with the metrics token if any."""
+def scrape_config(
+    targets: Iterable[str],
+    *,
+    token: str = "",
+    interval: str = "1s",
+    rule_files: Iterable[str] = (),
+) -> dict:
+    """One job scraping ``<target>/metrics`` of each base URL, with the metrics token if any.
+
+    ``rule_files`` (absolute paths) are loaded and evaluated at the scrape interval.
+    """
     static = []
     for base in targets:
         parts = urlsplit(base)
@@ -91,10 +100,15 @@ def scrape_config(targets: Iterable[str], *, token: str = "", interval: str = "1
     }
     if token:
         job["authorization"] = {"type": "Bearer", "credentials": token}
-    return {
+    config: dict[str, Any] = {
         "global": {"scrape_interval": interval, "scrape_timeout": interval},
         "scrape_configs": [job],
     }
+    rule_files = [str(path) for path in rule_files]
+    if rule_files:
+        config["global"]["evaluation_interval"] = interval
+        config["rule_files"] = rule_files
+    return config
 
 
 class PrometheusError(RuntimeError):
@@ -112,8 +126,10 @@ class PrometheusServer:
         targets: Iterable[str],
         token: str = "",
         interval: str = "1s",
+        rule_files: Iterable[str] = (),
     ) -> None:
         self.binaries = binaries
+        self.rule_files = [str(path) for path in rule_files]
         self.workdir = Path(workdir)
         self.targets = list(targets)
         self.token = token
@@ -126,7 +142,9 @@ class PrometheusServer:
 
     def start(self, timeout: float = 60.0) -> PrometheusServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        config = scrape_config(self.targets, token=self.token, interval=self.interval)
+        config = scrape_config(
+            self.targets, token=self.token, interval=self.interval, rule_files=self.rule_files
+        )
         self.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
         checked = subprocess.run(
             [self.binaries.promtool, "check", "config", str(self.config_path)],
@@ -230,13 +248,24 @@ class PrometheusServer:
 
 @pytest.fixture
 def prometheus_server(prometheus_bin, tmp_path):
-    """``prometheus_server(targets=[base_url, ...], token="")`` → a started PrometheusServer."""
+    """``prometheus_server(targets=[base_url, ...], token="", rule_files=())`` → started."""
     started: list[PrometheusServer] = []
 
-    def start(*, targets: Iterable[str], token: str = "", interval: str = "1s") -> PrometheusServer:
+    def start(
+        *,
+        targets: Iterable[str],
+        token: str = "",
+        interval: str = "1s",
+        rule_files: Iterable[str] = (),
+    ) -> PrometheusServer:
         workdir = tmp_path / f"prometheus-{len(started)}"
         server = PrometheusServer(
-            prometheus_bin, workdir, targets=targets, token=token, interval=interval
+            prometheus_bin,
+            workdir,
+            targets=targets,
+            token=token,
+            interval=interval,
+            rule_files=rule_files,
         )
         started.append(server)
         return server.start()

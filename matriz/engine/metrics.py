@@ -112,6 +112,8 @@ class PrometheusRecorder:
 
     def watch_breaker(self, breaker: CircuitBreaker) -> None:
         BREAKER_STATE.labels(node=breaker.name).set(STATE_VALUES[breaker.state])
+        # The trips series exists from the start: increase() reads 0, not "no data".
+        BREAKER_TRIPS.labels(node=breaker.name)
         breaker.add_listener(_on_breaker_change)
 
     def _child(self, collector: Any, key: str, *labels: str) -> Any:
