@@ -631,6 +631,8 @@ FACADE_UPSTREAM_MODEL_MAP = dict(
     pair.split("=", 1) for pair in env_list("LUKHAS_UPSTREAM_MODEL_MAP", []) if "=" in pair
 )
 FACADE_UPSTREAM_TIMEOUT_SECONDS = env_float("LUKHAS_UPSTREAM_TIMEOUT_SECONDS", 30.0)
+# Rounds of the release's own tools the façade runs for the upstream in one answer.
+FACADE_TOOL_ROUNDS = env_int("LUKHAS_UPSTREAM_TOOL_ROUNDS", 3)
 # "alias=model" pairs, comma-separated: clients written for OpenAI's names keep
 # them (gpt-4o-mini=lukhas-matriz-1,text-embedding-3-small=lukhas-embed-1).
 # /v1/models lists each alias; answers name the model that answered.

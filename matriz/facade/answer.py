@@ -191,6 +191,7 @@ class AnswerRun:
                 turn.model == catalog.MATRIZ_MODEL
                 and turn.principal is not None
                 and settings.MATRIZ_OPS_TOOLS
+                and not turn.upstream_model  # the upstream calls our tools itself
             ):
                 answered = await sync_to_async(self._ops_answer)()
                 if answered is not None:
@@ -312,7 +313,69 @@ class AnswerRun:
                 self.finish_reason = "length"
         return text
 
+    def _own_tools(self, options: dict[str, Any]) -> dict[str, tooling.OpsTool]:
+        """Offer the release's own tools to the upstream beside the client's (theirs win a name)."""
+        turn = self.turn
+        if not (
+            turn.model == catalog.MATRIZ_MODEL
+            and turn.principal is not None
+            and settings.MATRIZ_OPS_TOOLS
+        ):
+            return {}
+        offered = list(options.get("tools") or [])
+        taken = {(tool.get("function") or {}).get("name") for tool in offered}
+        own = {tool.name: tool for tool in tooling.tools() if tool.name not in taken}
+        for tool in own.values():
+            definition = tool.definition()
+            offered.append({"type": "function", "function": definition["function"]})
+        if own:
+            options["tools"] = offered
+        return own
+
+    def _run_own(self, tool: tooling.OpsTool, call: dict[str, Any], round_no: int) -> str:
+        """One server-side call of an own tool the upstream asked for: its result, as JSON text."""
+        started = time.perf_counter()
+        try:
+            arguments = json.loads(call["function"].get("arguments") or "{}")
+            if not isinstance(arguments, dict):
+                raise ValueError("arguments are not a JSON object")
+        except ValueError as exc:
+            arguments, error = {}, f"invalid arguments: {exc}"
+        else:
+            error = None
+        node = f"tool:{tool.name}"
+        context = tooling.ToolContext(self.turn.principal, self.turn.owner, self.turn.indexes)
+        if error is None:
+            try:
+                result = tooling.call(tool, arguments, context)
+            except tooling.ToolUnavailable as exc:
+                error = exc.message
+        elapsed = (time.perf_counter() - started) * 1000
+        detail: dict[str, Any] = {"name": tool.name, "arguments": arguments, "round": round_no}
+        if error is not None:
+            link = ChainLink(
+                Stage.ACTION, node, LinkStatus.ERROR, elapsed, error_type="ToolError",
+                error_message=error,
+            )  # fmt: skip
+            self.chain.append({**link.to_dict(), "tool": detail})
+            return json.dumps({"error": error})
+        content = json.dumps(
+            {"answer": result.text, "data": result.data, "sources": result.sources}, default=str
+        )
+        self.sources += [s for s in result.sources if s not in self.sources]
+        detail["result_size"] = len(content)
+        link = ChainLink(Stage.ACTION, node, LinkStatus.OK, elapsed).to_dict()
+        self.chain.append({**link, "tool": detail})
+        return content
+
     async def _upstream(self, local: str) -> AsyncIterator[str | ToolCallDelta]:
+        """The upstream's answer; calls to the release's own tools are run here, in rounds.
+
+        The upstream sees the client's tools and ours. A round whose calls are
+        all ours is answered server-side (each call a chain link) and the
+        upstream asked again, at most ``FACADE_TOOL_ROUNDS`` times; calls to
+        the client's tools go back to the client, renumbered from 0.
+        """
         turn = self.turn
         node = node_name(turn.upstream_model or "")
         breaker = breaker_for(turn.upstream_model or "")
@@ -323,32 +386,61 @@ class AnswerRun:
         options = dict(turn.options)
         if turn.max_tokens is not None:
             options["max_tokens"] = turn.max_tokens
-        call = UpstreamCall(
-            model=turn.upstream_model or "", messages=messages, options=options, breaker=breaker
-        )
-        started = time.perf_counter()
-        stream = call.deltas()
-        try:
-            first = await stream.__anext__()
-        except StopAsyncIteration:
-            first = None
-        except UpstreamFailed as exc:
+        own = self._own_tools(options)
+        for round_no in range(settings.FACADE_TOOL_ROUNDS + 1):
+            call = UpstreamCall(
+                model=turn.upstream_model or "", messages=messages, options=options, breaker=breaker
+            )
+            started = time.perf_counter()
+            stream = call.deltas()
+            try:
+                first = await stream.__anext__()
+            except StopAsyncIteration:
+                first = None
+            except UpstreamFailed as exc:
+                elapsed = (time.perf_counter() - started) * 1000
+                self.chain.append(_upstream_link(node, elapsed, error=str(exc)))
+                fallback = getattr(breaker.fallback, "name", None) or "action.local_answer"
+                self.chain.append(_fallback_link(node, fallback))
+                self.status = "degraded"
+                for piece in split_for_stream(self._local_answer(local)):
+                    yield piece
+                return
+            ours, placed = ToolCalls(), {}  # upstream index → "own" or the client's index
+            if first is not None:
+                async for piece in _chained(first, stream):
+                    if isinstance(piece, ToolCallDelta):
+                        where = placed.get(piece.index)
+                        if where is None:
+                            where = (
+                                "own"
+                                if piece.name in own
+                                else sum(1 for v in placed.values() if v != "own")
+                            )
+                            placed[piece.index] = where
+                        if where == "own":
+                            ours.add(piece)
+                            continue
+                        piece = ToolCallDelta(where, piece.id, piece.name, piece.arguments)
+                    yield piece
+            self.finish_reason = call.finish_reason
+            self.upstream_usage = call.usage
             elapsed = (time.perf_counter() - started) * 1000
-            self.chain.append(_upstream_link(node, elapsed, error=str(exc)))
-            fallback = getattr(breaker.fallback, "name", None) or "action.local_answer"
-            self.chain.append(_fallback_link(node, fallback))
-            self.status = "degraded"
-            for piece in split_for_stream(self._local_answer(local)):
-                yield piece
-            return
-        if first is not None:
-            yield first
-            async for piece in stream:
-                yield piece
-        self.finish_reason = call.finish_reason
-        self.upstream_usage = call.usage
-        elapsed = (time.perf_counter() - started) * 1000
-        self.chain.append(_upstream_link(node, elapsed))
+            self.chain.append(_upstream_link(node, elapsed))
+            client_calls = any(where != "own" for where in placed.values())
+            if not ours or client_calls:
+                break  # answered, or the client has tools to run (our calls are dropped then)
+            if round_no == settings.FACADE_TOOL_ROUNDS:
+                self.finish_reason = "stop"  # rounds used up: nothing left for the client to run
+                break
+            calls = ours.all()
+            messages.append({"role": "assistant", "content": None, "tool_calls": calls})
+            for own_call in calls:
+                tool = own[own_call["function"]["name"]]
+                content = await sync_to_async(self._run_own)(tool, own_call, round_no + 1)
+                messages.append(
+                    {"role": "tool", "tool_call_id": own_call["id"], "content": content}
+                )
 
     async def run(self) -> str:
         async for _ in self.deltas():
@@ -358,3 +450,9 @@ class AnswerRun:
 
 class PipelineFailed(Exception):
     pass
+
+
+async def _chained(first: Any, rest: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    yield first
+    async for item in rest:
+        yield item

@@ -111,3 +111,48 @@ def test_lukhas_matriz_answers_ops_questions_from_the_tools(live_site, mint_key)
     assert "needs the scope 'ops:read'" in refused.output_text
     assert "R-2" not in refused.output_text
     assert refused.lukhas["reasoning_chain"][-1]["status"] == "error"
+
+
+def _upstream_env(server) -> dict[str, str]:
+    return {
+        "LUKHAS_UPSTREAM_BASE_URL": server.base_url,
+        "LUKHAS_UPSTREAM_MODEL_MAP": "lukhas-matriz-1=gpt-4o-mini",
+        "LUKHAS_UPSTREAM_TOOL_ROUNDS": "2",
+    }
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_the_upstream_calls_our_tools_and_we_run_them_server_side(live_site, mint_key):  # noqa: F811
+    from tests.facade.tool_upstream import ToolUpstream, call
+
+    _import_plan()
+    own = [call("call_o1", "blockers", {})]
+    weather = {"type": "function", "function": {"name": "get_weather", "parameters": {}}}
+    with ToolUpstream([own, "Two tasks wait.", own, own, own]) as server:
+        site = live_site(**_upstream_env(server))
+        plaintext, _ = mint_key()
+        sdk = openai.OpenAI(base_url=f"{site.base}/v1", api_key=plaintext, max_retries=0)
+        answer = sdk.chat.completions.create(
+            model="lukhas-matriz-1",
+            messages=[{"role": "user", "content": "what is stuck?"}],
+            tools=[weather],
+        )
+        offered = [t["function"]["name"] for t in server.requests[0]["tools"]]
+        second = server.requests[1]["messages"]
+        # Rounds are bounded: an upstream that only ever calls our tools is cut off.
+        capped = sdk.chat.completions.create(
+            model="lukhas-matriz-1", messages=[{"role": "user", "content": "again"}]
+        )
+        asked = len(server.requests)
+    assert offered[0] == "get_weather" and "blockers" in offered and "get_task" in offered
+    choice = answer.choices[0]
+    assert choice.message.content.strip() == "Two tasks wait." and choice.message.tool_calls is None
+    assert second[-2]["tool_calls"][0]["function"]["name"] == "blockers"
+    result = json.loads(second[-1]["content"])
+    assert second[-1]["tool_call_id"] == "call_o1" and "R-2" in result["answer"]
+    links = [link for link in answer.lukhas["reasoning_chain"] if link["node"] == "tool:blockers"]
+    assert links[0]["tool"]["round"] == 1 and links[0]["tool"]["result_size"] > 0
+    assert "task:R-2" in answer.lukhas["sources"]
+    assert asked == 2 + 3  # the capped answer: 1 + 2 rounds, then no more upstream calls
+    assert capped.choices[0].finish_reason == "stop" and not capped.choices[0].message.tool_calls
