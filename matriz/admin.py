@@ -26,6 +26,8 @@ from matriz.models import (
     FoldTrigger,
     MemoryIndexModel,
     MemoryItemModel,
+    StoredChatCompletion,
+    StoredResponse,
 )
 from matriz.services.common import check_name, check_owner
 
@@ -185,4 +187,26 @@ class DreamAdmin(ReadOnlyAdmin):
         "chain", "associations", "memory_ids", "error", "attempts", "job", "created_at",
         "started_at", "finished_at", "duration_ms",
     )  # fmt: skip
+    readonly_fields = fields
+
+
+@admin.register(StoredResponse)
+class StoredResponseAdmin(ReadOnlyAdmin):
+    """Stored /v1/responses: read-only (what GET and previous_response_id return)."""
+
+    list_display = ("public_id", "owner", "model", "created_at")
+    list_filter = ("model",)
+    search_fields = ("public_id", "owner")
+    fields = ("public_id", "owner", "model", "output_text", "input_messages", "body", "created_at")
+    readonly_fields = fields
+
+
+@admin.register(StoredChatCompletion)
+class StoredChatCompletionAdmin(ReadOnlyAdmin):
+    """Stored chat completions (``store: true``): read-only; owners change metadata via /v1."""
+
+    list_display = ("public_id", "owner", "model", "created_at")
+    list_filter = ("model",)
+    search_fields = ("public_id", "owner")
+    fields = ("public_id", "owner", "model", "metadata", "messages", "body", "created_at")
     readonly_fields = fields

@@ -306,3 +306,31 @@ class StoredResponse(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.public_id
+
+
+class StoredChatCompletion(TimeStampedModel):
+    """One answered ``POST /v1/chat/completions`` with ``store: true``, owner-scoped.
+
+    What ``GET /v1/chat/completions[/{id}[/messages]]`` read, as OpenAI's
+    stored completions: the answer as it was returned, the request's
+    messages (with ids), and metadata the owner may update.
+    """
+
+    public_id = models.CharField(max_length=64, unique=True)
+    owner = models.CharField(max_length=100, help_text="tenant or key the completion belongs to")
+    model = models.CharField(max_length=256)
+    metadata = models.JSONField(default=dict, blank=True)
+    # The chat.completion object as it was answered (what GET returns).
+    body = models.JSONField(default=dict)
+    # The request's messages, each with an id ("<completion id>-<n>"), for …/messages.
+    messages = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        verbose_name = "stored chat completion"
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["owner", "public_id"], name="matriz_chat_owner_id_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.public_id

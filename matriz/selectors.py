@@ -15,7 +15,14 @@ from django.db.models import QuerySet
 from lukhas_site.errors import NotFound
 from matriz import runtime
 from matriz.engine import RecallHit
-from matriz.models import Dream, FoldRecord, MemoryIndexModel, MemoryItemModel, StoredResponse
+from matriz.models import (
+    Dream,
+    FoldRecord,
+    MemoryIndexModel,
+    MemoryItemModel,
+    StoredChatCompletion,
+    StoredResponse,
+)
 
 INDEX_ID_PREFIX = "idx_"
 
@@ -123,6 +130,30 @@ def response_get(*, owner: str, public_id: str, param: str = "response_id") -> S
             f"No response found with id '{public_id}'.", code="response_not_found", param=param
         )
     return stored
+
+
+def chat_completion_get(*, owner: str, public_id: str) -> StoredChatCompletion:
+    """A stored chat completion of the owner; 404 for any other id."""
+    stored = StoredChatCompletion.objects.filter(owner=owner, public_id=public_id).first()
+    if stored is None:
+        raise NotFound(
+            f"No chat completion found with id '{public_id}'.",
+            code="chat_completion_not_found",
+            param="completion_id",
+        )
+    return stored
+
+
+def chat_completions(
+    *, owner: str, model: str | None = None, metadata: dict[str, str] | None = None
+) -> QuerySet[StoredChatCompletion]:
+    """The owner's stored chat completions, filtered by model and metadata pairs."""
+    found = StoredChatCompletion.objects.filter(owner=owner)
+    if model:
+        found = found.filter(model=model)
+    for key, value in (metadata or {}).items():
+        found = found.filter(**{f"metadata__{key}": value})
+    return found
 
 
 def fold_records(*, index: MemoryIndexModel) -> QuerySet[FoldRecord]:

@@ -10,7 +10,16 @@ from __future__ import annotations
 from ninja import Router
 
 from guardian.ratelimit import register_token_estimator
-from matriz.facade import chat, dreams, embeddings, indexes, models_api, responses, tools_api
+from matriz.facade import (
+    chat,
+    dreams,
+    embeddings,
+    indexes,
+    models_api,
+    responses,
+    stored_chat,
+    tools_api,
+)
 from matriz.facade.estimate import estimate_request_tokens
 
 register_token_estimator("/v1/", estimate_request_tokens)
@@ -18,6 +27,7 @@ register_token_estimator("/v1/", estimate_request_tokens)
 router = Router()
 router.add_router("", models_api.router)
 router.add_router("", chat.router)
+router.add_router("", stored_chat.router)
 router.add_router("", responses.router)
 router.add_router("", embeddings.router)
 router.add_router("", indexes.router)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Literal
 
 from asgiref.sync import sync_to_async
@@ -12,9 +12,10 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from ninja import Router
 
 from lukhas_site.errors import ServiceUnavailable
-from matriz.facade import params, structured, tools
+from matriz import services
+from matriz.facade import params, stored_chat, structured, tools
 from matriz.facade.answer import AnswerRun, PipelineFailed, prepare
-from matriz.facade.common import Caller, OutModel, acaller, new_id, now
+from matriz.facade.common import Caller, ListOut, OutModel, acaller, new_id, now
 from matriz.facade.schemas import ChatCompletionIn
 from matriz.facade.sse import DONE, encode_event, with_heartbeats
 from matriz.facade.tokens import count_message_tokens
@@ -89,10 +90,18 @@ async def create_chat_completion(
     run = AnswerRun(turn)
     prompt_tokens = count_message_tokens(messages)
     completion_id = new_id("chatcmpl")
+
+    async def keep(body: dict[str, Any]) -> None:
+        """``store: true``: keep the answer for GET /v1/chat/completions (OpenAI's stored ones)."""
+        if payload.store:
+            await sync_to_async(services.chat_completion_store)(
+                owner=who.owner, body=body, messages=messages, metadata=payload.metadata
+            )
+
     if payload.stream:
         include_usage = bool(payload.stream_options and payload.stream_options.include_usage)
         body = _stream(
-            run, who, completion_id, turn.model, prompt_tokens, include_usage, payload.n or 1
+            run, who, completion_id, turn.model, prompt_tokens, include_usage, payload.n or 1, keep
         )
         interval = settings.FACADE_HEARTBEAT_SECONDS
         return StreamingHttpResponse(
@@ -112,14 +121,29 @@ async def create_chat_completion(
         raise ServiceUnavailable(
             f"MATRIZ could not answer: {exc}", code="pipeline_failed"
         ) from None
-    choices = payload.n or 1
-    completion_tokens = run.completion_tokens * choices
-    await who.acharge(prompt_tokens + completion_tokens)
+    body = completion_object(
+        completion_id, now(), turn.model, run, text, payload.n or 1, prompt_tokens
+    )
+    await keep(body)
+    await who.acharge(body["usage"]["total_tokens"])
+    return body
+
+
+def completion_object(
+    completion_id: str,
+    created: int,
+    model: str,
+    run: AnswerRun,
+    text: str,
+    choices: int,
+    prompt_tokens: int,
+) -> dict[str, Any]:
+    """The ``chat.completion`` of a finished answer (what is returned, and stored)."""
     return {
         "id": completion_id,
         "object": "chat.completion",
-        "created": now(),
-        "model": turn.model,
+        "created": created,
+        "model": model,
         "system_fingerprint": None,
         "choices": [
             {
@@ -130,9 +154,17 @@ async def create_chat_completion(
             }
             for index in range(choices)
         ],
-        "usage": usage(prompt_tokens, completion_tokens),
+        "usage": usage(prompt_tokens, run.completion_tokens * choices),
         "lukhas": run.extension,
     }
+
+
+router.get(
+    "/chat/completions",
+    response=ListOut,
+    url_name="v1_chat_completions_list",
+    operation_id="listChatCompletions",
+)(stored_chat.list_chat_completions)
 
 
 def message_of(run: AnswerRun, text: str) -> dict[str, Any]:
@@ -151,7 +183,8 @@ async def _stream(
     model: str,
     prompt_tokens: int,
     include_usage: bool,
-    choices: int = 1,
+    choices: int,
+    keep: Callable[[dict[str, Any]], Awaitable[None]],
 ) -> AsyncIterator[bytes]:
     """Choice 0 streams as it comes; further choices (``n``) replay its deltas after it."""
     created = now()
@@ -205,6 +238,9 @@ async def _stream(
         yield chunk({}, run.finish_reason, index=index)
     yield chunk({}, run.finish_reason, lukhas=run.extension)
     completion_tokens = run.completion_tokens * choices
+    await keep(
+        completion_object(completion_id, created, model, run, run.text, choices, prompt_tokens)
+    )
     if include_usage:
         yield encode_event(
             {

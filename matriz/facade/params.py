@@ -33,6 +33,7 @@ IGNORED_HEADER = "x-lukhas-ignored-params"
 CHAT_APPLIED = frozenset(
     {"model", "messages", "stream", "stream_options", "max_tokens", "max_completion_tokens"}
     | {"metadata", "stop", "n", "tools", "tool_choice", "parallel_tool_calls", "response_format"}
+    | {"store"}
 )
 # What UpstreamCall sends on (OpenAI's own names; the upstream applies them).
 CHAT_PASSED_ON = (

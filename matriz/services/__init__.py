@@ -35,13 +35,22 @@ from matriz.services.dreams import (
 from matriz.services.folding import fold_due, fold_index, fold_lock_key
 from matriz.services.indexes import index_create, index_delete
 from matriz.services.items import ItemsWritten, items_add, items_delete
-from matriz.services.responses import response_delete, response_store
+from matriz.services.responses import (
+    chat_completion_delete,
+    chat_completion_store,
+    chat_completion_update,
+    response_delete,
+    response_store,
+)
 
 __all__ = [
     "DREAM_FLOW",
     "DreamFailed",
     "DreamOutcome",
     "ItemsWritten",
+    "chat_completion_delete",
+    "chat_completion_store",
+    "chat_completion_update",
     "dream_execute",
     "dream_mirror_job_end",
     "dream_submit",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from matriz import selectors
-from matriz.models import StoredResponse
+from matriz.models import StoredChatCompletion, StoredResponse
 
 
 def response_store(
@@ -46,3 +46,36 @@ def response_delete(*, owner: str, public_id: str) -> None:
     copy of the conversation, so deleting never changes another answer.
     """
     selectors.response_get(owner=owner, public_id=public_id).delete()
+
+
+def chat_completion_store(
+    *,
+    owner: str,
+    body: dict[str, Any],
+    messages: list[dict[str, Any]],
+    metadata: dict[str, str] | None,
+) -> StoredChatCompletion:
+    """Keep an answered chat completion (``store: true``) with its request's messages."""
+    numbered = [{**m, "id": f"{body['id']}-{n}"} for n, m in enumerate(messages)]
+    return StoredChatCompletion.objects.create(
+        public_id=body["id"],
+        owner=owner,
+        model=body.get("model", ""),
+        metadata=dict(metadata or {}),
+        body=body,
+        messages=numbered,
+    )
+
+
+def chat_completion_update(
+    *, owner: str, public_id: str, metadata: dict[str, str] | None
+) -> StoredChatCompletion:
+    """Replace a stored completion's metadata (OpenAI's only modifiable field)."""
+    stored = selectors.chat_completion_get(owner=owner, public_id=public_id)
+    stored.metadata = dict(metadata or {})
+    stored.save(update_fields=["metadata", "updated_at"])
+    return stored
+
+
+def chat_completion_delete(*, owner: str, public_id: str) -> None:
+    selectors.chat_completion_get(owner=owner, public_id=public_id).delete()
