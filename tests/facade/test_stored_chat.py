@@ -1,4 +1,4 @@
-"""Stored chat completions through the official SDK: store, retrieve, list, update, delete, messages."""
+"""Stored chat completions through the official SDK: store, read, list, update, delete."""
 
 from __future__ import annotations
 
