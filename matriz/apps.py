@@ -19,7 +19,7 @@ class MatrizConfig(AppConfig):
         from matriz import checks, metrics  # noqa: F401 - metrics: the collectors exist from boot
         from matriz.demo import load_demo_memories
         from matriz.runtime import discover_plugins
-        from matriz.services import dream_mirror_job_end
+        from matriz.services import dream_mirror_job_end, response_mirror_job_end
 
         # At boot, in every process (web, worker, beat): the registry is what
         # /system/plugins and the pipeline read. A broken plugin is recorded, not raised.
@@ -28,6 +28,8 @@ class MatrizConfig(AppConfig):
         # A dream's job that ends without its step (the sweeper gave up, a person
         # cancelled it) fails the dream too, in the same transaction.
         job_finished.connect(dream_mirror_job_end, dispatch_uid="matriz.dream_mirror_job_end")
+        # Likewise a background response's job (docs/facade.md, "Background responses").
+        job_finished.connect(response_mirror_job_end, dispatch_uid="matriz.response_mirror_job_end")
         register_check(
             "matriz",
             checks.readiness,

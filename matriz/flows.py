@@ -12,6 +12,7 @@ from typing import Any
 from jobs.flows import Flow, Step, register
 from jobs.services import StepContext
 from matriz import services
+from matriz.facade.background import answer_in_background
 
 
 def dream(ctx: StepContext) -> dict[str, Any]:
@@ -23,6 +24,20 @@ register(
         services.DREAM_FLOW,
         description="A dream over a memory index: recall, drift by association, the narrative",
         steps=[Step("dream", dream)],
+        module=__name__,
+    )
+)
+
+
+def background_response(ctx: StepContext) -> dict[str, Any]:
+    return answer_in_background(response_pk=ctx.params["response"])
+
+
+register(
+    Flow(
+        services.BACKGROUND_FLOW,
+        description="A /v1/responses request sent with background: true, answered by a worker",
+        steps=[Step("answer", background_response)],
         module=__name__,
     )
 )

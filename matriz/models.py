@@ -295,6 +295,13 @@ class StoredResponse(TimeStampedModel):
     body = models.JSONField(default=dict)
     # This request's own input as Responses items with ids (GET …/input_items).
     input_items = models.JSONField(default=list, blank=True)
+    # background: true — the request as sent, who sent it ({"kind", "id"}: the worker
+    # answers under the same key's scopes) and the job that answers it.
+    request = models.JSONField(default=dict, blank=True)
+    principal_ref = models.JSONField(default=dict, blank=True)
+    job = models.ForeignKey(
+        "jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         verbose_name = "stored response"

@@ -46,6 +46,7 @@ CHAT_PASSED_ON = (
 RESPONSES_APPLIED = frozenset(
     {"model", "input", "instructions", "stream", "metadata", "max_output_tokens"}
     | {"previous_response_id", "store", "text", "tools", "tool_choice", "parallel_tool_calls"}
+    | {"background"}
 )
 RESPONSES_PASSED_ON = ("temperature", "top_p", "user")
 

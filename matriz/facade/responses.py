@@ -199,7 +199,7 @@ def response_object(
         "object": "response",
         "created_at": created_at,
         "status": status,
-        "background": False,
+        "background": bool(payload.background),
         "error": error,
         "incomplete_details": incomplete,
         "instructions": payload.instructions,
@@ -259,7 +259,7 @@ def _status(run: AnswerRun) -> str:
 astore = sync_to_async(_store)
 
 
-def _prepare(payload: ResponseCreateIn, owner: str) -> tuple[Turn, list[dict], list[dict]]:
+def prepare_response(payload: ResponseCreateIn, owner: str) -> tuple[Turn, list[dict], list[dict]]:
     answered, conversation = context(payload, owner)
     if not answered:
         raise InvalidRequest("input is empty", param="input")
@@ -304,7 +304,7 @@ async def create_response(
     comma-separated); the reasoning chain is in the ``lukhas`` field.
     """
     who = await acaller(request, "responses:write")
-    turn, answered, conversation = await sync_to_async(_prepare)(payload, who.owner)
+    turn, answered, conversation = await sync_to_async(prepare_response)(payload, who.owner)
     turn.principal = who.principal
     run = AnswerRun(turn)
     input_tokens = count_message_tokens(answered)
@@ -323,11 +323,23 @@ async def create_response(
         )
     for name, value in ignored.items():
         response[name] = value
-    response_id, created_at = new_response_id(), now()
+    if payload.background:
+        return await sync_to_async(_queue)(payload, who)
+    body, usage = await answer_body(payload, run, input_tokens, new_response_id(), now())
+    if usage is not None:
+        await astore(payload, who.owner, conversation, body, run)
+        await who.acharge(usage["total_tokens"])
+    return body
+
+
+async def answer_body(
+    payload: ResponseCreateIn, run: AnswerRun, input_tokens: int, response_id: str, created_at: int
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Run the answer: the response object, and its usage (None when it failed)."""
     try:
         text = await run.run()
     except PipelineFailed as exc:
-        return response_object(
+        failed = response_object(
             payload,
             response_id=response_id,
             created_at=created_at,
@@ -337,6 +349,7 @@ async def create_response(
             extension=run.extension,
             error={"code": "server_error", "message": f"MATRIZ could not answer: {exc}"},
         )
+        return failed, None
     usage = usage_of(input_tokens, run.completion_tokens)
     status = _status(run)
     body = response_object(
@@ -348,9 +361,44 @@ async def create_response(
         usage=usage,
         extension=run.extension,
     )
-    await astore(payload, who.owner, conversation, body, run)
-    await who.acharge(usage["total_tokens"])
-    return body
+    return body, usage
+
+
+def _queue(payload: ResponseCreateIn, who: Caller) -> dict[str, Any]:
+    """``background: true``: keep the response queued and start the job that answers it."""
+    if not payload.store:
+        raise InvalidRequest(
+            "background responses are kept to be polled: store must be true", param="store"
+        )
+    if payload.stream:
+        raise InvalidRequest(
+            "a background response is polled with GET /v1/responses/{id}, not streamed: "
+            "send stream false (or omit background)",
+            param="stream",
+        )
+    body = response_object(
+        payload,
+        response_id=new_response_id(),
+        created_at=now(),
+        status="queued",
+        output=[],
+        usage=None,
+        extension=None,
+    )
+    principal = who.principal
+    ref = (
+        {"kind": "api_key", "id": principal.api_key.pk}
+        if principal.api_key is not None
+        else {"kind": "user", "id": getattr(principal.user, "pk", None)}
+    )
+    stored = services.response_queue(
+        owner=who.owner,
+        body=body,
+        request=payload.model_dump(mode="json", exclude_none=True),
+        principal_ref=ref,
+        input_items=input_items(payload),
+    )
+    return stored.body
 
 
 async def _stream(
@@ -550,3 +598,15 @@ def page_of_items(items: list[dict[str, Any]], params: PageParams) -> dict[str, 
         "last_id": data[-1]["id"] if data else None,
         "has_more": len(ordered) > params.limit,
     }
+
+
+@router.post(
+    "/responses/{response_id}/cancel",
+    response=ResponseOut,
+    url_name="v1_response_cancel",
+    operation_id="cancelResponse",
+)
+def cancel_response(request: HttpRequest, response_id: str) -> dict:
+    """Stop a background response that is still queued or running (its job is cancelled)."""
+    who = caller(request, "responses:write")
+    return services.response_cancel(owner=who.owner, public_id=response_id, by=who.principal.label)

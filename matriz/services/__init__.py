@@ -36,14 +36,21 @@ from matriz.services.folding import fold_due, fold_index, fold_lock_key
 from matriz.services.indexes import index_create, index_delete
 from matriz.services.items import ItemsWritten, items_add, items_delete
 from matriz.services.responses import (
+    BACKGROUND_FLOW,
     chat_completion_delete,
     chat_completion_store,
     chat_completion_update,
+    response_cancel,
     response_delete,
+    response_finish,
+    response_mirror_job_end,
+    response_queue,
+    response_status_set,
     response_store,
 )
 
 __all__ = [
+    "BACKGROUND_FLOW",
     "DREAM_FLOW",
     "DreamFailed",
     "DreamOutcome",
@@ -61,6 +68,11 @@ __all__ = [
     "index_delete",
     "items_add",
     "items_delete",
+    "response_cancel",
     "response_delete",
+    "response_finish",
+    "response_mirror_job_end",
+    "response_queue",
+    "response_status_set",
     "response_store",
 ]

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.db import transaction
+
+from jobs import services as jobs
+from jobs.models import Job, JobStatus
+from lukhas_site.errors import InvalidRequest, ServiceUnavailable
 from matriz import selectors
 from matriz.models import StoredChatCompletion, StoredResponse
+
+BACKGROUND_FLOW = "background_response"
+RESPONSE_OPEN = ("queued", "in_progress")
 
 
 def response_store(
@@ -79,3 +88,118 @@ def chat_completion_update(
 
 def chat_completion_delete(*, owner: str, public_id: str) -> None:
     selectors.chat_completion_get(owner=owner, public_id=public_id).delete()
+
+
+# --- background responses -----------------------------------------------------------
+
+
+def _broker_refused(exc: Exception) -> None:
+    bound = settings.JOBS_STALE_SECONDS + settings.JOBS_SWEEP_SECONDS
+    raise ServiceUnavailable(
+        "The response was saved but could not be queued: the task broker is unreachable. "
+        "It is queued again automatically once the broker is back; poll GET /v1/responses/{id}.",
+        code="broker_unavailable",
+        headers={"Retry-After": str(max(1, int(bound)))},
+    ) from exc
+
+
+def response_queue(
+    *,
+    owner: str,
+    body: dict[str, Any],
+    request: dict[str, Any],
+    principal_ref: dict[str, Any],
+    input_items: list[dict[str, Any]],
+) -> StoredResponse:
+    """Keep a ``background: true`` response queued and start the job that answers it."""
+    with transaction.atomic():
+        stored = StoredResponse.objects.create(
+            public_id=body["id"],
+            owner=owner,
+            model=body.get("model", ""),
+            body=body,
+            request=request,
+            principal_ref=principal_ref,
+            input_items=input_items,
+        )
+        job = jobs.job_start(
+            kind=BACKGROUND_FLOW,
+            params={"response": stored.pk},
+            target=stored,
+            by=f"owner:{owner}",
+            on_unsent=_broker_refused,
+        )
+        StoredResponse.objects.filter(pk=stored.pk).update(job=job)
+        stored.job = job
+    return stored
+
+
+def response_status_set(*, pk: int, status: str, only_from: tuple[str, ...]) -> bool:
+    """Move a stored response's status (in its body) if it is still in one of ``only_from``."""
+    with transaction.atomic():
+        stored = StoredResponse.objects.select_for_update().filter(pk=pk).first()
+        if stored is None or stored.body.get("status") not in only_from:
+            return False
+        stored.body = {**stored.body, "status": status}
+        stored.save(update_fields=["body", "updated_at"])
+    return True
+
+
+def response_finish(
+    *,
+    pk: int,
+    body: dict[str, Any],
+    conversation: list[dict[str, Any]],
+    output_text: str,
+    tool_calls: list[dict[str, Any]] | None = None,
+) -> bool:
+    """Write a background response's answer, unless it was cancelled meanwhile."""
+    answer: dict[str, Any] = {"role": "assistant", "content": output_text}
+    if tool_calls:
+        answer = {"role": "assistant", "content": output_text or None, "tool_calls": tool_calls}
+    with transaction.atomic():
+        stored = StoredResponse.objects.select_for_update().filter(pk=pk).first()
+        if stored is None or stored.body.get("status") not in RESPONSE_OPEN:
+            return False
+        stored.body = {**body, "id": stored.public_id, "background": True}
+        stored.output_text = output_text
+        stored.input_messages = [*conversation, answer]
+        stored.save(update_fields=["body", "output_text", "input_messages", "updated_at"])
+    return True
+
+
+def response_cancel(*, owner: str, public_id: str, by: str) -> dict[str, Any]:
+    """Cancel a queued or running background response; cancelling it again returns it."""
+    stored = selectors.response_get(owner=owner, public_id=public_id)
+    status = stored.body.get("status")
+    if not stored.request:
+        raise InvalidRequest(
+            "only background responses can be cancelled; this one was answered at once",
+            param="response_id",
+        )
+    if status == "cancelled":
+        return stored.body
+    if status not in RESPONSE_OPEN:
+        raise InvalidRequest(
+            f"this response is already {status}: only a queued or in-progress one can be cancelled",
+            param="response_id",
+            code="response_not_cancellable",
+        )
+    response_status_set(pk=stored.pk, status="cancelled", only_from=RESPONSE_OPEN)
+    if stored.job is not None:
+        jobs.job_cancel(job=stored.job, by=by, reason="the response was cancelled")
+    stored.refresh_from_db()
+    return stored.body
+
+
+def response_mirror_job_end(*, job: Job, **signal: Any) -> None:
+    """A background job ended without its step writing (sweeper gave up): the response fails."""
+    if job.kind != BACKGROUND_FLOW or job.status == JobStatus.SUCCEEDED:
+        return
+    pk = (job.params or {}).get("response")
+    status = "cancelled" if job.status == JobStatus.CANCELLED else "failed"
+    if response_status_set(pk=pk, status=status, only_from=RESPONSE_OPEN) and status == "failed":
+        stored = StoredResponse.objects.get(pk=pk)
+        error = {"code": "server_error", "message": job.error or "the background job failed"}
+        stored.body = {**stored.body, "error": error}
+        stored.save(update_fields=["body", "updated_at"])
