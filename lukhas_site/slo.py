@@ -249,10 +249,11 @@ def _alert_rule(slo: SLO, severity: str) -> dict[str, Any]:
                 f"(objective {_number(slo.objective)} %: {slo.description})"
             ),
             "description": (
-                "Error ratio {{ $value | humanizePercentage }} against a budget of "
-                f"{_number(slo.error_budget * 100)} %. "
+                f"The error budget is {_number(slo.error_budget * 100)} % of events over "
+                f"{slo.window}; this fires at "
                 + " or ".join(
-                    f"{_number(b.factor)}x over {b.long} and {b.short}" for b in conditions
+                    f"{_number(b.factor)}x the budget over both {b.long} and {b.short}"
+                    for b in conditions
                 )
                 + "."
             ),
