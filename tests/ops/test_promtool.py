@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from lukhas_site import slo
 from tests.prometheus import prometheus_bin  # noqa: F401  (the fixture)
 from tests.services import REPO
 
@@ -115,3 +116,34 @@ def test_it_has_a_firing_and_a_silent_case_for_every_alert():
     never_silent = sorted({a for a, _ in alerts} - silent)
     assert not never_silent, f"no unit test shows these alerts silent: {never_silent}"
     assert {p.name for p in _rule_files()} <= loaded, "a rule file no unit test loads"
+
+
+@pytest.mark.parametrize(
+    "severity, windows",
+    [
+        ("page", (slo.BurnWindow(30, "1h", "5m"), slo.BurnWindow(6, "6h", "30m"))),
+        ("page", (slo.BurnWindow(14.4, "1h", "5m"), slo.BurnWindow(10, "6h", "30m"))),
+        ("ticket", (slo.BurnWindow(3, "1d", "2h"), slo.BurnWindow(2.5, "3d", "6h"))),
+    ],
+    ids=["page-1h-factor", "page-6h-factor", "ticket-3d-factor"],
+)
+def test_it_catches_a_wrong_burn_rate_condition(
+    prometheus_bin,  # noqa: F811
+    tmp_path,
+    monkeypatch,
+    severity,
+    windows,
+):
+    """The window tests pin each condition: rules generated with one factor changed fail them."""
+    anchor = slo.BURN_ALERTS[severity][1]
+    monkeypatch.setitem(slo.BURN_ALERTS, severity, (windows, anchor))
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "slo.yml").write_text(slo.render_rules(slo.load_slos()))
+    (tmp_path / "tests").mkdir()
+    case = (UNIT_TESTS / "slo-windows.test.yml").read_text()
+    (tmp_path / "tests" / "slo-windows.test.yml").write_text(case)
+    tested = _promtool(
+        prometheus_bin, "test", "rules", "slo-windows.test.yml", cwd=tmp_path / "tests"
+    )
+    assert tested.returncode != 0, "a changed burn-rate factor went unnoticed"
+    assert "LukhasV1AvailabilityBudgetBurn" in tested.stdout + tested.stderr
