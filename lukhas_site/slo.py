@@ -188,7 +188,7 @@ def _sli_rule(slo: SLO, window: str) -> dict[str, Any]:
     total = slo.sli.total_query.replace("{window}", window)
     return {
         "record": f"slo:sli_error:ratio_rate{window}",
-        "expr": f"(({errors}) or vector(0))\n/\n({total})\n",
+        "expr": f"({errors})\n/\n({total})\n",
         "labels": {**slo.labels(), "sloth_window": window},
     }
 
