@@ -188,7 +188,9 @@ def _sli_rule(slo: SLO, window: str) -> dict[str, Any]:
     total = slo.sli.total_query.replace("{window}", window)
     return {
         "record": f"slo:sli_error:ratio_rate{window}",
-        "expr": f"({errors})\n/\n({total})\n",
+        # `> 0`: a window without traffic is no data, not 0/0 = NaN (a NaN would
+        # poison the 30-day mean below for 30 days).
+        "expr": f"({errors})\n/\n(({total}) > 0)\n",
         "labels": {**slo.labels(), "sloth_window": window},
     }
 

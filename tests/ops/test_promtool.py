@@ -18,7 +18,6 @@ import pytest
 import yaml
 
 from lukhas_site import slo
-from tests.prometheus import prometheus_bin  # noqa: F401  (the fixture)
 from tests.services import REPO
 
 RULES = REPO / "ops" / "prometheus" / "rules"
@@ -40,19 +39,19 @@ def _promtool(binaries, *args: str, cwd: Path = REPO) -> subprocess.CompletedPro
 
 
 @pytest.mark.parametrize("path", _rule_files(), ids=lambda p: p.name)
-def test_it_checks_every_rule_file_with_promtool(prometheus_bin, path):  # noqa: F811
+def test_it_checks_every_rule_file_with_promtool(prometheus_bin, path):
     checked = _promtool(prometheus_bin, "check", "rules", str(path))
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "SUCCESS" in checked.stdout
 
 
 @pytest.mark.parametrize("path", _unit_test_files(), ids=lambda p: p.name)
-def test_it_passes_every_rule_unit_test(prometheus_bin, path):  # noqa: F811
+def test_it_passes_every_rule_unit_test(prometheus_bin, path):
     tested = _promtool(prometheus_bin, "test", "rules", path.name, cwd=path.parent)
     assert tested.returncode == 0, tested.stdout[-8000:] + tested.stderr[-2000:]
 
 
-def test_it_fails_a_unit_test_whose_alert_does_not_fire(prometheus_bin, tmp_path):  # noqa: F811
+def test_it_fails_a_unit_test_whose_alert_does_not_fire(prometheus_bin, tmp_path):
     """The runner is not a rubber stamp: a case that expects a page on healthy series fails."""
     (tmp_path / "rules").mkdir()
     (tmp_path / "rules" / "lukhas-site.yml").write_text((RULES / "lukhas-site.yml").read_text())
@@ -128,7 +127,7 @@ def test_it_has_a_firing_and_a_silent_case_for_every_alert():
     ids=["page-1h-factor", "page-6h-factor", "ticket-3d-factor"],
 )
 def test_it_catches_a_wrong_burn_rate_condition(
-    prometheus_bin,  # noqa: F811
+    prometheus_bin,
     tmp_path,
     monkeypatch,
     severity,
