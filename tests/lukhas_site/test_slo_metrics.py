@@ -10,6 +10,9 @@ from tests.facade.conftest import stream_bytes
 
 pytestmark = pytest.mark.django_db
 
+ROUTE = "v1/chat/completions"
+ANSWER = "lukhas_v1_answer_duration_seconds"
+FIRST_BYTE = "lukhas_v1_stream_first_byte_seconds"
 CHAT = {"model": "matriz-echo", "messages": [{"role": "user", "content": "one two"}]}
 
 
@@ -22,34 +25,32 @@ def _count(client, name: str, route: str) -> float:
     return 0.0
 
 
-def test_it_times_a_whole_non_streamed_answer(client, api_key_headers):
-    route = "v1/chat/completions"
-    before = _count(client, "lukhas_v1_answer_duration_seconds", route)
-    streams_before = _count(client, "lukhas_v1_stream_first_byte_seconds", route)
+def _chat(client, headers: dict[str, str], *, stream: bool):
     response = client.post(
         "/v1/chat/completions",
-        data=json.dumps(CHAT),
+        data=json.dumps({**CHAT, "stream": stream}),
         content_type="application/json",
-        headers=api_key_headers(),
+        headers=headers,
     )
     assert response.status_code == 200
-    assert _count(client, "lukhas_v1_answer_duration_seconds", route) == before + 1
-    assert _count(client, "lukhas_v1_stream_first_byte_seconds", route) == streams_before
+    return response
+
+
+def test_it_times_a_whole_non_streamed_answer(client, api_key_headers):
+    before = _count(client, ANSWER, ROUTE)
+    streams_before = _count(client, FIRST_BYTE, ROUTE)
+    _chat(client, api_key_headers(), stream=False)
+    assert _count(client, ANSWER, ROUTE) == before + 1
+    assert _count(client, FIRST_BYTE, ROUTE) == streams_before
 
 
 def test_it_times_a_streams_first_byte_when_the_body_starts(client, api_key_headers):
-    route = "v1/chat/completions"
-    before = _count(client, "lukhas_v1_stream_first_byte_seconds", route)
-    answers_before = _count(client, "lukhas_v1_answer_duration_seconds", route)
-    response = client.post(
-        "/v1/chat/completions",
-        data=json.dumps({**CHAT, "stream": True}),
-        content_type="application/json",
-        headers=api_key_headers(),
-    )
-    assert response.status_code == 200 and response.streaming
+    before = _count(client, FIRST_BYTE, ROUTE)
+    answers_before = _count(client, ANSWER, ROUTE)
+    response = _chat(client, api_key_headers(), stream=True)
+    assert response.streaming
     # Not before the body is read: the first byte has not left yet.
-    assert _count(client, "lukhas_v1_stream_first_byte_seconds", route) == before
+    assert _count(client, FIRST_BYTE, ROUTE) == before
     assert b"[DONE]" in stream_bytes(response)
-    assert _count(client, "lukhas_v1_stream_first_byte_seconds", route) == before + 1
-    assert _count(client, "lukhas_v1_answer_duration_seconds", route) == answers_before
+    assert _count(client, FIRST_BYTE, ROUTE) == before + 1
+    assert _count(client, ANSWER, ROUTE) == answers_before
