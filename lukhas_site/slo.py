@@ -189,8 +189,10 @@ def _sli_rule(slo: SLO, window: str) -> dict[str, Any]:
     return {
         "record": f"slo:sli_error:ratio_rate{window}",
         # `> 0`: a window without traffic is no data, not 0/0 = NaN (a NaN would
-        # poison the 30-day mean below for 30 days).
-        "expr": f"({errors})\n/\n(({total}) > 0)\n",
+        # poison the 30-day mean below for 30 days). clamp_min: a latency SLI's
+        # errors are count minus bucket, two series that rate() extrapolates
+        # separately, so a young series can read a little below 0 errors.
+        "expr": f"clamp_min({errors}, 0)\n/\n(({total}) > 0)\n",
         "labels": {**slo.labels(), "sloth_window": window},
     }
 
