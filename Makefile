@@ -17,7 +17,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/lukhas
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
 .PHONY: help install run migrate demo test test-fast test-integration lint format lock bench \
-        openapi-spec openapi-baseline openapi-diff evals clean health-audit
+        openapi-spec openapi-baseline openapi-diff evals clean health-audit slo-rules
 
 help:
 	@echo "make run     install, migrate, load demo data, start web + worker + beat"
@@ -179,3 +179,8 @@ promote-rc: install
 soak-load: migrate
 	$(PY) manage.py soak_load $(if $(TARGET),--target $(TARGET)) $(if $(DURATION),--duration $(DURATION)) \
 		$(if $(RPS),--rps $(RPS)) $(if $(PROFILE),--profile $(PROFILE))
+
+# The SLO recording + burn-rate alert rules from configs/observability/slo_budgets.yaml
+# (docs/ops/SLOs.md); commit ops/prometheus/rules/slo.yml with the budgets.
+slo-rules: install
+	$(PY) manage.py slo_rules

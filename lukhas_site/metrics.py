@@ -58,6 +58,22 @@ celery_task_failures_total = Counter(
     ["task", "exception"],
 )
 
+# The /v1 latency SLOs (configs/observability/slo_budgets.yaml) need what the
+# route histogram above mixes: a whole non-streamed answer, and a stream's
+# first body byte (the route histogram stops at the stream's headers).
+v1_answer_duration_seconds = Histogram(
+    "lukhas_v1_answer_duration_seconds",
+    "Time to the whole answer of a non-streamed /v1 request, by route template.",
+    ["route"],
+    buckets=HTTP_BUCKETS,
+)
+v1_stream_first_byte_seconds = Histogram(
+    "lukhas_v1_stream_first_byte_seconds",
+    "Time from a streamed /v1 request to the first byte of its body, by route template.",
+    ["route"],
+    buckets=HTTP_BUCKETS,
+)
+
 # The database pool of each process (PostgreSQL with LUKHAS_DB_POOL): sampled
 # at the end of every request. livesum: the sum over the live processes of a
 # machine is what counts against PostgreSQL's max_connections.

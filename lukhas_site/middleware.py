@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
@@ -114,6 +114,7 @@ class MetricsMiddleware(HybridMiddleware):
         metrics.http_requests_total.labels(route, method, status).inc()
         metrics.http_request_duration_seconds.labels(route, method, status).observe(elapsed)
         if request.path.startswith("/v1/"):
+            _observe_v1_answer(response, route, request._lukhas_started, elapsed)
             # OpenAI's header (SDKs and proxies log it): the server's share of
             # the wait, to the response's headers (a stream's first byte).
             response["openai-processing-ms"] = str(round(elapsed * 1000))
@@ -137,6 +138,40 @@ class MetricsMiddleware(HybridMiddleware):
         # logged by Django, with their traceback, inside the request.
         response._has_been_logged = True
         return response
+
+
+def _observe_v1_answer(
+    response: HttpResponseBase, route: str, started: float, elapsed: float
+) -> None:
+    """The /v1 latency SLIs: a whole answer now, a stream when its first chunk leaves."""
+    if not response.streaming:
+        metrics.v1_answer_duration_seconds.labels(route).observe(elapsed)
+        return
+    first_byte = metrics.v1_stream_first_byte_seconds.labels(route)
+    original = response.streaming_content
+
+    if response.is_async:
+
+        async def timed_async() -> AsyncIterator[bytes]:
+            observed = False
+            async for chunk in original:
+                if not observed and chunk:
+                    first_byte.observe(time.perf_counter() - started)
+                    observed = True
+                yield chunk
+
+        response.streaming_content = timed_async()
+        return
+
+    def timed_sync() -> Iterator[bytes]:
+        observed = False
+        for chunk in original:
+            if not observed and chunk:
+                first_byte.observe(time.perf_counter() - started)
+                observed = True
+            yield chunk
+
+    response.streaming_content = timed_sync()
 
 
 _KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})

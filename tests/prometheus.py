@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
 import subprocess
 import time
 from collections.abc import Iterable
@@ -36,7 +35,7 @@ import pytest
 import yaml
 
 from tests.guardian.helpers import free_port
-from tests.services import IN_CI
+from tests.services import IN_CI, apt_install
 
 PROMETHEUS = "/usr/bin/prometheus"
 PROMTOOL = "/usr/bin/promtool"
@@ -53,22 +52,7 @@ def prometheus_bin() -> PrometheusBinaries:
     """Debian's prometheus + promtool, apt-installed when missing; skip (fail in CI) if not."""
     if os.path.exists(PROMETHEUS) and os.path.exists(PROMTOOL):
         return PrometheusBinaries(PROMETHEUS, PROMTOOL)
-    problem = None
-    if shutil.which("apt-get") is None:
-        problem = "apt-get is not available"
-    else:
-        try:
-            subprocess.run(
-                "apt-get update && apt-get install -y prometheus",
-                shell=True,  # a fixed command line, as the set-up documents it
-                check=True,
-                capture_output=True,
-                timeout=900,
-                env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-            )
-        except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
-            output = getattr(exc, "stderr", b"") or b""
-            problem = f"apt-get install -y prometheus failed: {exc} {output.decode()[-500:]}"
+    problem = apt_install("prometheus")
     if problem is None and os.path.exists(PROMETHEUS) and os.path.exists(PROMTOOL):
         return PrometheusBinaries(PROMETHEUS, PROMTOOL)
     reason = f"{PROMETHEUS} is missing and could not be installed ({problem or 'no binary'})"

@@ -8,6 +8,7 @@ missing service is a failure, because a green run must mean they ran.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -119,3 +120,26 @@ class CeleryWorker:
                 self.proc.wait()
         if getattr(self, "_log", None):
             self._log.close()
+
+
+def apt_install(package: str) -> str | None:
+    """``apt-get install -y <package>`` (Debian's build, never a download); the problem, or None.
+
+    For the real peers the tests drive (promtool, amtool, Chromium): the caller
+    checks its binary afterwards and calls :func:`unavailable` when it is missing.
+    """
+    if shutil.which("apt-get") is None:
+        return "apt-get is not available"
+    try:
+        subprocess.run(
+            f"apt-get update && apt-get install -y {package}",
+            shell=True,  # a fixed command line, as the set-up documents it
+            check=True,
+            capture_output=True,
+            timeout=900,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        )
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
+        output = getattr(exc, "stderr", b"") or b""
+        return f"apt-get install -y {package} failed: {exc} {output.decode()[-500:]}"
+    return None

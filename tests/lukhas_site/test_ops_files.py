@@ -47,11 +47,14 @@ def test_it_writes_alert_rules_prometheus_can_load(path, exported_names):
     for group in document["groups"]:
         assert group["name"]
         for rule in group["rules"]:
-            assert rule["alert"] and rule["expr"]
-            assert rule["labels"]["severity"] in {"page", "ticket"}
-            assert rule["annotations"]["summary"]
+            # Alerts, and the SLO recording rules (ops/prometheus/rules/slo.yml).
+            what = rule.get("alert") or rule.get("record")
+            assert what and rule["expr"], rule
+            if "alert" in rule:
+                assert rule["labels"]["severity"] in {"page", "ticket"}
+                assert rule["annotations"]["summary"]
             for name in METRIC_NAME.findall(rule["expr"]):
-                assert name in exported_names, f"{path.name}: {rule['alert']} queries {name}"
+                assert name in exported_names, f"{path.name}: {what} queries {name}"
 
 
 # The dashboards' checks (valid JSON, datasource, variables, metric names, PromQL)
