@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
-from lukhas_site.errors import InvalidRequest, NotFound
+from lukhas_site.errors import InvalidRequest, NotFound, ServiceUnavailable
 from matriz import metrics
 from matriz.models import MemoryIndexModel
 
@@ -77,3 +78,18 @@ def lock_index(pk: int) -> MemoryIndexModel:
 def after_commit_counts(index: MemoryIndexModel) -> None:
     key, count = index.key, index.item_count
     transaction.on_commit(lambda: metrics.STORED_ITEMS.labels(index=key).set(count))
+
+
+def broker_refused(what: str, poll: str) -> Callable[[Exception], None]:
+    """``on_unsent`` for job_start: the rows stay queued, the request gets a 503 saying so."""
+
+    def refuse(exc: Exception) -> None:
+        bound = settings.JOBS_STALE_SECONDS + settings.JOBS_SWEEP_SECONDS
+        raise ServiceUnavailable(
+            f"The {what} was saved but could not be queued: the task broker is unreachable. "
+            f"It will be queued automatically once the broker is back; poll {poll}.",
+            code="broker_unavailable",
+            headers={"Retry-After": str(max(1, int(bound)))},
+        ) from exc
+
+    return refuse

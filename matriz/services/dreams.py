@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from jobs import services as jobs
 from jobs.models import Job, JobStatus
-from lukhas_site.errors import InvalidRequest, LukhasError, NotFound, ServiceUnavailable
+from lukhas_site.errors import InvalidRequest, LukhasError, NotFound
 from matriz import metrics, runtime
 from matriz.engine import Stage
 from matriz.models import (
@@ -37,6 +37,7 @@ from matriz.models import (
     DreamStatus,
     MemoryIndexModel,
 )
+from matriz.services.common import broker_refused
 
 log = logging.getLogger(__name__)
 
@@ -44,15 +45,7 @@ MAX_DREAM_TOP_K = 50
 DREAM_FLOW = "dream"
 
 
-def _broker_refused(exc: Exception) -> None:
-    """The job's first message was refused after commit: the rows stay, the caller gets a 503."""
-    bound = settings.JOBS_STALE_SECONDS + settings.JOBS_SWEEP_SECONDS
-    raise ServiceUnavailable(
-        "The dream was saved but could not be queued: the task broker is unreachable. "
-        "It will be queued automatically once the broker is back; poll GET /v1/dreams/{id}.",
-        code="broker_unavailable",
-        headers={"Retry-After": str(max(1, int(bound)))},
-    ) from exc
+_broker_refused = broker_refused("dream", "GET /v1/dreams/{id}")
 
 
 def dream_submit(

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 
 from jobs import services as jobs
 from jobs.models import Job, JobStatus
-from lukhas_site.errors import InvalidRequest, ServiceUnavailable
+from lukhas_site.errors import InvalidRequest
 from matriz import selectors
 from matriz.models import StoredChatCompletion, StoredResponse
+from matriz.services.common import broker_refused
 
 BACKGROUND_FLOW = "background_response"
 RESPONSE_OPEN = ("queued", "in_progress")
@@ -93,14 +93,7 @@ def chat_completion_delete(*, owner: str, public_id: str) -> None:
 # --- background responses -----------------------------------------------------------
 
 
-def _broker_refused(exc: Exception) -> None:
-    bound = settings.JOBS_STALE_SECONDS + settings.JOBS_SWEEP_SECONDS
-    raise ServiceUnavailable(
-        "The response was saved but could not be queued: the task broker is unreachable. "
-        "It is queued again automatically once the broker is back; poll GET /v1/responses/{id}.",
-        code="broker_unavailable",
-        headers={"Retry-After": str(max(1, int(bound)))},
-    ) from exc
+_broker_refused = broker_refused("response", "GET /v1/responses/{id}")
 
 
 def response_queue(

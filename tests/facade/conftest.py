@@ -74,3 +74,18 @@ def sse_events(response) -> list[tuple[str | None, str]]:
         if data:
             events.append((event, "\n".join(data)))
     return events
+
+
+@pytest.fixture
+def connect(live_site, mint_key):
+    """``connect(**env)`` → the official SDK client on a live site started with ``env``."""
+    import openai
+
+    def open_client(**env: str) -> openai.OpenAI:
+        site = live_site(**env)
+        plaintext, _ = mint_key()
+        return openai.OpenAI(
+            base_url=f"{site.base}/v1", api_key=plaintext, max_retries=0, timeout=30
+        )
+
+    return open_client

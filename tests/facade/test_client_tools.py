@@ -14,8 +14,7 @@ import jsonschema
 import openai
 import pytest
 
-from tests.facade.tool_upstream import ToolUpstream, call
-from tests.live import live_site  # noqa: F401
+from tests.facade.tool_upstream import ToolUpstream, call, upstream_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -48,18 +47,6 @@ TASK = {
         },
     },
 }
-
-
-@pytest.fixture
-def connect(live_site, mint_key):  # noqa: F811
-    def open_client(**env: str) -> openai.OpenAI:
-        site = live_site(**env)
-        plaintext, _ = mint_key()
-        return openai.OpenAI(
-            base_url=f"{site.base}/v1", api_key=plaintext, max_retries=0, timeout=30
-        )
-
-    return open_client
 
 
 def _parameters(tool: dict) -> dict:
@@ -164,13 +151,6 @@ def test_impossible_tool_requests_are_clear_400s(connect):
     assert no_tools.value.body["param"] == "tool_choice"
 
 
-def _upstream_env(server: ToolUpstream) -> dict[str, str]:
-    return {
-        "LUKHAS_UPSTREAM_BASE_URL": server.base_url,
-        "LUKHAS_UPSTREAM_MODEL_MAP": "lukhas-matriz-1=gpt-4o-mini",
-    }
-
-
 CALLS = [
     call("call_a1", "get_weather", {"city": "Lyon", "unit": "celsius"}),
     call("call_b2", "get_task", {"key": "CC-1"}),
@@ -179,7 +159,7 @@ CALLS = [
 
 def test_upstream_tool_calls_pass_through_whole_when_streamed(connect):
     with ToolUpstream([CALLS]) as server:
-        sdk = connect(**_upstream_env(server))
+        sdk = connect(**upstream_env(server))
         with sdk.chat.completions.stream(
             model="lukhas-matriz-1",
             messages=[{"role": "user", "content": "weather and CC-1"}],
@@ -196,7 +176,7 @@ def test_upstream_tool_calls_pass_through_whole_when_streamed(connect):
 
 def test_upstream_tool_calls_pass_through_in_a_json_answer(connect):
     with ToolUpstream([CALLS], json_answers=True) as server:
-        sdk = connect(**_upstream_env(server))
+        sdk = connect(**upstream_env(server))
         answer = sdk.chat.completions.create(
             model="lukhas-matriz-1",
             messages=[{"role": "user", "content": "weather and CC-1"}],
@@ -299,7 +279,7 @@ def test_responses_refuse_hosted_tools_and_bad_items_by_name(connect):
 
 def test_responses_pass_upstream_function_calls_through(connect):
     with ToolUpstream([CALLS, CALLS]) as server:
-        sdk = connect(**_upstream_env(server))
+        sdk = connect(**upstream_env(server))
         answer = sdk.responses.create(
             model="lukhas-matriz-1",
             input="weather and CC-1",

@@ -113,24 +113,16 @@ def test_lukhas_matriz_answers_ops_questions_from_the_tools(live_site, mint_key)
     assert refused.lukhas["reasoning_chain"][-1]["status"] == "error"
 
 
-def _upstream_env(server) -> dict[str, str]:
-    return {
-        "LUKHAS_UPSTREAM_BASE_URL": server.base_url,
-        "LUKHAS_UPSTREAM_MODEL_MAP": "lukhas-matriz-1=gpt-4o-mini",
-        "LUKHAS_UPSTREAM_TOOL_ROUNDS": "2",
-    }
-
-
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
 def test_the_upstream_calls_our_tools_and_we_run_them_server_side(live_site, mint_key):  # noqa: F811
-    from tests.facade.tool_upstream import ToolUpstream, call
+    from tests.facade.tool_upstream import ToolUpstream, call, upstream_env
 
     _import_plan()
     own = [call("call_o1", "blockers", {})]
     weather = {"type": "function", "function": {"name": "get_weather", "parameters": {}}}
     with ToolUpstream([own, "Two tasks wait.", own, own, own]) as server:
-        site = live_site(**_upstream_env(server))
+        site = live_site(**upstream_env(server, LUKHAS_UPSTREAM_TOOL_ROUNDS="2"))
         plaintext, _ = mint_key()
         sdk = openai.OpenAI(base_url=f"{site.base}/v1", api_key=plaintext, max_retries=0)
         answer = sdk.chat.completions.create(

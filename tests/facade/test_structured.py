@@ -13,8 +13,7 @@ import openai
 import pytest
 from pydantic import BaseModel
 
-from tests.facade.tool_upstream import ToolUpstream
-from tests.live import live_site  # noqa: F401
+from tests.facade.tool_upstream import ToolUpstream, upstream_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -29,18 +28,6 @@ class Ticket(BaseModel):
     severity: str
     component: str
     hours: int
-
-
-@pytest.fixture
-def connect(live_site, mint_key):  # noqa: F811
-    def open_client(**env: str) -> openai.OpenAI:
-        site = live_site(**env)
-        plaintext, _ = mint_key()
-        return openai.OpenAI(
-            base_url=f"{site.base}/v1", api_key=plaintext, max_retries=0, timeout=30
-        )
-
-    return open_client
 
 
 def test_chat_parse_fills_the_schema_from_the_answer_and_its_memories(connect):
@@ -92,17 +79,10 @@ def test_a_streamed_json_answer_is_whole_json(connect):
     assert final.choices[0].message.parsed.hours == 3
 
 
-def _env(server: ToolUpstream) -> dict[str, str]:
-    return {
-        "LUKHAS_UPSTREAM_BASE_URL": server.base_url,
-        "LUKHAS_UPSTREAM_MODEL_MAP": "lukhas-matriz-1=gpt-4o-mini",
-    }
-
-
 def test_the_upstream_gets_the_schema_and_its_answer_is_checked(connect):
     good = json.dumps({"severity": "low", "component": "db", "hours": 2})
     with ToolUpstream([good, "not json at all", good], json_answers=True) as server:
-        sdk = connect(**_env(server))
+        sdk = connect(**upstream_env(server))
         ask = [{"role": "user", "content": "file a ticket"}]
         ok = sdk.chat.completions.parse(
             model="lukhas-matriz-1", messages=ask, response_format=Ticket

@@ -93,3 +93,12 @@ def call(call_id: str, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
         "type": "function",
         "function": {"name": name, "arguments": json.dumps(arguments)},
     }
+
+
+def upstream_env(server: ToolUpstream, **extra: str) -> dict[str, str]:
+    """A live site's environment that answers lukhas-matriz-1 through ``server``."""
+    return {
+        "LUKHAS_UPSTREAM_BASE_URL": server.base_url,
+        "LUKHAS_UPSTREAM_MODEL_MAP": "lukhas-matriz-1=gpt-4o-mini",
+        **extra,
+    }
