@@ -81,6 +81,11 @@ def _task(key: str) -> Task:
     return selectors.task_detail(key)
 
 
+def _detail(task: Task) -> Task:
+    """The task again after a write, by id: its key alone may name tasks of other plans."""
+    return selectors.task_list().get(pk=task.pk)
+
+
 def _agent(name: str | None) -> Agent | None:
     if not name:
         return None
@@ -133,16 +138,18 @@ def task_create(request: HttpRequest, payload: TaskIn) -> Status:
     allow(request, CREATE)
     with transaction.atomic():  # a refused dependency leaves no task, agent or track behind
         task = _create(payload, by=_actor(request))
-    return Status(201, _task(task.key))
+    return Status(201, _detail(task))
 
 
 def _create(payload: TaskIn, *, by: Any) -> Task:
     track, _ = services.track_get_or_create(payload.track or "")
     owner = _agent(payload.owner)
     blockers = [_blocker(key) for key in payload.depends_on]
+    plan = selectors.plan_get(payload.plan) if payload.plan else None
     task = services.task_create(
         by=by,
         key=payload.key,
+        source_plan=plan,
         title=payload.title,
         status=payload.status,
         blocked_reason=payload.blocked_reason,
@@ -195,7 +202,7 @@ def task_update(request: HttpRequest, key: str, payload: TaskPatchIn) -> Task:
             task = services.task_update(task=task, by=_actor(request), **changes)
         if status is not None:
             services.task_transition(task=task, to=status, by=_actor(request), reason=reason)
-    return _task(key)
+    return _detail(task)
 
 
 @router.post(

@@ -24,6 +24,7 @@ from coordination.selectors import (
     UNASSIGNED_LABEL,
     ExportRecord,
     blockers,
+    clashing_keys,
     dependency_edges,
     events_between,
     export_records,
@@ -133,7 +134,7 @@ def task_status(snapshot: Snapshot, tasks: list[ExportRecord], graph: Any) -> di
         },
         "critical_path": {
             "hours": graph.critical_path_hours,
-            "tasks": [t.key for t in graph.critical_path],
+            "tasks": [t.label or t.key for t in graph.critical_path],
         },
         "tasks": [_task_entry(task, graph) for task in tasks],
     }
@@ -149,6 +150,8 @@ def _task_entry(task: ExportRecord, graph: Any) -> dict[str, Any]:
         }
     return {
         "key": task.key,
+        "plan": task.plan,
+        "ref": task.label or task.key,
         "title": task.title,
         "track": task.track,
         "owner": task.owner,
@@ -173,7 +176,7 @@ def _task_entry(task: ExportRecord, graph: Any) -> dict[str, Any]:
         },
         "depends_on": task.depends_on,
         "blocks": task.blocks,
-        "waits_for": [graph.tasks[i].key for i in graph.waits_for.get(task.id, [])],
+        "waits_for": [graph.tasks[i].label for i in graph.waits_for.get(task.id, [])],
         "holds_up": graph.holds_up.get(task.id, 0),
         "blocked_reason": task.blocked_reason,
         "source": {"plan": task.source_plan, "line": task.source_line},
@@ -200,7 +203,7 @@ def dashboard_markdown(snapshot: Snapshot, tasks: list[ExportRecord], graph: Any
     ]
     keys_by_status: dict[str, list[str]] = {}
     for task in tasks:
-        keys_by_status.setdefault(task.status, []).append(task.key)
+        keys_by_status.setdefault(task.status, []).append(task.label or task.key)
     for status, label in TaskStatus.choices:
         keys = keys_by_status.get(status, [])
         lines.append(f"| {label} | {len(keys)} | {_cell(', '.join(keys)) or '—'} |")
@@ -222,10 +225,10 @@ def dashboard_markdown(snapshot: Snapshot, tasks: list[ExportRecord], graph: Any
         for blocker in found:
             why = blocker.reason or ""
             if blocker.waits_for:
-                waits = ", ".join(t.key for t in blocker.waits_for)
+                waits = ", ".join(t.label for t in blocker.waits_for)
                 why = f"{why}; waits for {waits}" if why else f"waits for {waits}"
             lines.append(
-                f"| {_cell(blocker.task.key)}: {_cell(blocker.task.title)} "
+                f"| {_cell(blocker.task.label)}: {_cell(blocker.task.title)} "
                 f"| {status_label(blocker.task.status)} | {_cell(why)} | {blocker.holds_up} |"
             )
     else:
@@ -240,7 +243,7 @@ def dashboard_markdown(snapshot: Snapshot, tasks: list[ExportRecord], graph: Any
         ]
         for task in review:
             lines.append(
-                f"| {_cell(task.key)}: {_cell(task.title)} "
+                f"| {_cell(task.label)}: {_cell(task.title)} "
                 f"| {_cell(task.owner or UNASSIGNED_LABEL)} "
                 f"| {_cell(task.reviewer or '—')} "
                 f"| {'yes' if task.requires_critical_review else 'no'} "
@@ -252,7 +255,7 @@ def dashboard_markdown(snapshot: Snapshot, tasks: list[ExportRecord], graph: Any
     if graph.critical_path:
         lines.append(
             " → ".join(
-                f"{t.key} ({t.remaining_hours:g} h)" if t.remaining_hours else t.key
+                f"{t.label} ({t.remaining_hours:g} h)" if t.remaining_hours else t.label
                 for t in graph.critical_path
             )
         )
@@ -319,12 +322,14 @@ def daily_report(previous: Snapshot | None, current: Snapshot) -> str:
         lines.append(", ".join(removed) if removed else "None.")
     start = previous.taken_at if previous else None
     events = list(events_between(start, current.taken_at)[: ACTIVITY_LIMIT + 1])
+    clashing = clashing_keys()
     lines += ["", "## Activity", ""]
     if events:
         lines += ["| When | Task | Who | What | From | To |", "|---|---|---|---|---|---|"]
         for event in events[:ACTIVITY_LIMIT]:
+            task = event.task.ref if event.task.key in clashing else event.task.key
             lines.append(
-                f"| {_when(event.created_at)} | {_cell(event.task.key)} | {_cell(event.actor)} "
+                f"| {_when(event.created_at)} | {_cell(task)} | {_cell(event.actor)} "
                 f"| {_cell(event.field)} | {_cell(event.from_value)[:80]} "
                 f"| {_cell(event.to_value)[:80]} |"
             )

@@ -8,11 +8,14 @@ writes these rows. The status table (``TRANSITIONS``) sits here, beside
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.text import slugify
 
 from coordination.plan_parser import normalize_agent_name
 from lukhas_site.models import TimeStampedModel
@@ -208,11 +211,27 @@ class Track(TimeStampedModel):
         return self.name
 
 
-class Plan(TimeStampedModel):
-    """A markdown plan as imported: which document, its checksum, what it produced."""
+def plan_slug_for(source_name: str) -> str:
+    """The key space a document imports into: its file name without extension, slugified
+    (``coordination-task-assignments.md`` -> ``coordination-task-assignments``)."""
+    stem = PurePosixPath((source_name or "").replace("\\", "/")).stem
+    return slugify(stem.replace(".", "-"))[:100].strip("-") or "plan"
 
+
+class Plan(TimeStampedModel):
+    """A plan: its own key space of tasks (``slug``), and its latest imported document.
+
+    A task's identity is (plan, key): two plans may both have ``#1``. Importing a
+    revised document of the same plan (same slug) updates this row and its tasks.
+    """
+
+    slug = models.SlugField(
+        max_length=100,
+        unique=True,
+        help_text="the plan's name in references (PLAN:KEY); from the file name",
+    )
     source_name = models.CharField(max_length=255)
-    checksum = models.CharField(max_length=64, help_text="sha256 of the uploaded file")
+    checksum = models.CharField(max_length=64, help_text="sha256 of the last imported file")
     title = models.CharField(max_length=300, blank=True)
     imported_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
@@ -228,14 +247,19 @@ class Plan(TimeStampedModel):
     class Meta:
         ordering = ["-updated_at"]
         constraints = [
-            # The same document imported again is the same Plan row (re-import).
-            models.UniqueConstraint(
-                fields=["source_name", "checksum"], name="coord_plan_source_checksum_uniq"
-            ),
+            # save() lowercases it, so ``SOAK:S2`` and ``soak:S2`` name the same plan.
+            models.CheckConstraint(condition=~Q(slug=""), name="coord_plan_slug_not_empty"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.source_name} ({self.checksum[:8]})"
+        return f"{self.slug} ({self.source_name}, {self.checksum[:8]})"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        # A derived column when not given, as AgentAlias.normalized: never empty.
+        if not self.slug:
+            self.slug = plan_slug_for(self.source_name)
+        self.slug = self.slug.lower()
+        super().save(*args, **kwargs)
 
 
 class PlanUpload(TimeStampedModel):
@@ -266,7 +290,8 @@ class PlanUpload(TimeStampedModel):
 class Task(TimeStampedModel):
     """One unit of work with an owner, a status and the rules of ``coordination.services``."""
 
-    key = models.CharField(max_length=64, unique=True, help_text="as plans write it: CC-1, #1, A")
+    # Unique within its plan (``source_plan``), not globally: see Meta.constraints.
+    key = models.CharField(max_length=64, help_text="as plans write it: CC-1, #1, A")
     title = models.CharField(max_length=300)
     track = models.ForeignKey(
         Track, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
@@ -306,8 +331,15 @@ class Task(TimeStampedModel):
     blocked_reason = models.TextField(blank=True)
     goal = models.TextField(blank=True)
     notes = models.TextField(blank=True)
+    # The key space: tasks of a plan, or (null) tasks created on the board, the API or
+    # the admin. PROTECT: a plan's tasks moving into the null space could clash there.
     source_plan = models.ForeignKey(
-        Plan, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
+        Plan,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tasks",
+        verbose_name="plan",
     )
     source_line = models.PositiveIntegerField(null=True, blank=True)
     dependencies = models.ManyToManyField(
@@ -331,8 +363,23 @@ class Task(TimeStampedModel):
             models.Index(fields=["track", "status"], name="coord_task_track_status_idx"),
             # The webhook links check suites to tasks by PR number.
             models.Index(fields=["pr_number"], name="coord_task_pr_number_idx"),
+            # Lookups by key alone (API paths, GitHub links), across plans.
+            models.Index(fields=["key"], name="coord_task_key_idx"),
         ]
         constraints = [
+            # A task is (plan, key): two plans may both have #1.
+            models.UniqueConstraint(
+                fields=["source_plan", "key"],
+                name="coord_task_plan_key_uniq",
+                violation_error_message="This plan already has a task with that key.",
+            ),
+            # NULLs are distinct in a unique index: the tasks without a plan need their own.
+            models.UniqueConstraint(
+                fields=["key"],
+                condition=Q(source_plan__isnull=True),
+                name="coord_task_key_uniq_without_plan",
+                violation_error_message="A task without a plan has that key already.",
+            ),
             models.CheckConstraint(
                 condition=~Q(status=TaskStatus.BLOCKED) | ~Q(blocked_reason=""),
                 name="coord_task_blocked_has_reason",
@@ -359,7 +406,17 @@ class Task(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.key}: {self.title}"
+        return f"{self.key}: {self.title}"  # not .ref: no query per row in admin lists
+
+    @property
+    def plan_slug(self) -> str:
+        """The slug of the task's plan, "" for a task without one (loads the plan)."""
+        return self.source_plan.slug if self.source_plan_id else ""
+
+    @property
+    def ref(self) -> str:
+        """The key that names this task everywhere: ``plan:KEY`` (``KEY`` without a plan)."""
+        return qualified_key(self.plan_slug, self.key)
 
     @property
     def is_open(self) -> bool:
@@ -388,6 +445,11 @@ class Task(TimeStampedModel):
         if not self.is_open:
             return 0.0
         return float(self.estimate_max_hours or self.estimate_min_hours or 0.0)
+
+
+def qualified_key(plan_slug: str, key: str) -> str:
+    """``PLAN:KEY`` as plans write cross-plan references; a task without a plan is ``KEY``."""
+    return f"{plan_slug}:{key}" if plan_slug else key
 
 
 def _hours(value: float) -> str:

@@ -32,7 +32,9 @@ class AcceptanceItemOut(Schema):
 
 class TaskOut(Schema):
     id: int
-    key: str
+    key: str = Field(description="as the plan writes it; unique within its plan only")
+    plan: str | None = Field(description="the plan's slug: the task's key space (null: none)")
+    ref: str = Field(description="PLAN:KEY (KEY without a plan): names the task everywhere")
     title: str
     track: str | None
     owner: str | None
@@ -84,12 +86,20 @@ class TaskOut(Schema):
         return sorted(agent.name for agent in task.collaborators.all())
 
     @staticmethod
+    def resolve_plan(task: Task) -> str | None:
+        return task.plan_slug or None
+
+    @staticmethod
+    def resolve_ref(task: Task) -> str:
+        return task.ref
+
+    @staticmethod
     def resolve_depends_on(task: Task) -> list[str]:
-        return sorted(t.key for t in task.dependencies.all())
+        return sorted(_name_from(task, t) for t in task.dependencies.all())
 
     @staticmethod
     def resolve_blocks(task: Task) -> list[str]:
-        return sorted(t.key for t in task.dependents.all())
+        return sorted(_name_from(task, t) for t in task.dependents.all())
 
     @staticmethod
     def resolve_acceptance(task: Task) -> list[Any]:
@@ -101,8 +111,16 @@ class TaskOut(Schema):
         return task.source_plan.source_name if task.source_plan_id else None
 
 
+def _name_from(task: Task, other: Task) -> str:
+    """``other`` as ``task``'s plan writes it: its key in the same plan, else PLAN:KEY."""
+    return other.key if other.source_plan_id == task.source_plan_id else other.ref
+
+
 class TaskIn(Schema):
     key: str = Field(description="as plans write it: CC-1, #1, A, E402-1")
+    plan: str | None = Field(
+        None, description="the slug of an imported plan to create the task in (default: none)"
+    )
     title: str
     track: str | None = Field(None, description="a track's name (created if new)")
     owner: str | None = Field(None, description="an agent's name or alias (created if unknown)")
@@ -120,7 +138,9 @@ class TaskIn(Schema):
     requires_critical_review: bool = False
     goal: str = ""
     notes: str = ""
-    depends_on: list[str] = Field([], description="keys of tasks that must be done first")
+    depends_on: list[str] = Field(
+        [], description="tasks that must be done first: KEY, or PLAN:KEY for a plan's task"
+    )
     acceptance: list[str] = Field([], description="acceptance criteria, unchecked")
 
 

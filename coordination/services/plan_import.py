@@ -33,6 +33,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
+from django.utils.text import slugify
 
 from coordination.models import (
     TRANSITIONS,
@@ -43,10 +44,13 @@ from coordination.models import (
     Task,
     TaskDependency,
     TaskStatus,
+    plan_slug_for,
+    qualified_key,
 )
 from coordination.plan_parser import (
     ParsedPlan,
     ParsedTask,
+    PlanNote,
     PlanParseError,
     normalize_agent_name,
     parse_plan,
@@ -136,6 +140,7 @@ class ImportReport:
     tracks_created: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     plan_id: int | None = None
+    plan_slug: str = ""
     parsed: ParsedPlan | None = None
 
     def keys(self, action: str) -> list[str]:
@@ -159,7 +164,8 @@ class ImportReport:
         return (
             f"{self.source_name}: {verb} {c['tasks']} tasks "
             f"({c['created']} created, {c['updated']} updated, {c['unchanged']} unchanged), "
-            f"{c['agents_created']} new agents, {c['warnings']} warnings"
+            f"{c['agents_created']} new agents, {c['warnings']} warnings, "
+            f"into plan {self.plan_slug}"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -172,6 +178,7 @@ class ImportReport:
             "dry_run": self.dry_run,
             "repaired_mojibake": self.repaired_mojibake,
             "plan_id": self.plan_id,
+            "plan": self.plan_slug,
             "counts": self.counts,
             "created": self.keys("created"),
             "updated": self.keys("updated"),
@@ -205,10 +212,29 @@ def plan_import_data(
     by: Actor,
     dry_run: bool = False,
     progress: Progress | None = None,
+    plan_slug: str = "",
 ) -> ImportReport:
+    """Parse and import a plan's bytes or text (the CLI, the form and the API call this)."""
     plan = parse_upload(data, source_name=source_name)
     text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
-    return plan_import(plan=plan, by=by, dry_run=dry_run, content=text, progress=progress)
+    return plan_import(
+        plan=plan,
+        by=by,
+        dry_run=dry_run,
+        content=text,
+        progress=progress,
+        plan_slug=plan_slug,
+    )
+
+
+def plan_slug_normalize(slug: str) -> str:
+    """A plan slug as given by a caller (``--plan``, the API): slugified, or refused."""
+    value = slugify(slug or "")[:100].strip("-")
+    if not value:
+        raise InvalidRequest(
+            f"{slug!r} is not a plan name; use letters, digits and -.", param="plan"
+        )
+    return value
 
 
 def plan_import(
@@ -218,10 +244,17 @@ def plan_import(
     dry_run: bool = False,
     content: str = "",
     progress: Progress | None = None,
+    plan_slug: str = "",
 ) -> ImportReport:
-    """Import a parsed plan in one transaction (rolled back when ``dry_run``)."""
+    """Import a parsed plan in one transaction (rolled back when ``dry_run``).
+
+    The tasks go into the plan ``plan_slug`` (default: from the source name), their
+    own key space: a key is matched only among that plan's tasks.
+    """
+    source_name = plan.source_name or "plan.md"
     report = ImportReport(
-        source_name=plan.source_name or "plan.md",
+        source_name=source_name,
+        plan_slug=plan_slug_normalize(plan_slug) if plan_slug else plan_slug_for(source_name),
         checksum=plan.checksum,
         title=plan.title,
         dry_run=dry_run,
@@ -358,17 +391,22 @@ class _Importer:
 
     def run(self) -> None:
         plan_row = self._plan_row()
+        self.plan_row = plan_row
         self.report.plan_id = plan_row.pk
+        self.report.plan_slug = plan_row.slug
         for position, name in enumerate(self.plan.tracks):
             self._track(name, position)
         existing: dict[str, Task] = {}
-        for keys in _chunks([p.key for p in self.plan.tasks]):
-            existing.update(
-                (t.key, t)
-                for t in Task.objects.filter(key__in=keys)
-                .select_related("owner", "reviewer", "track", "source_plan")
-                .prefetch_related("collaborators", "acceptance_items")
-            )
+        if plan_row.pk is not None:  # a plan seen before: its own tasks, never another plan's
+            for keys in _chunks([p.key for p in self.plan.tasks]):
+                existing.update(
+                    (t.key, t)
+                    for t in Task.objects.filter(source_plan=plan_row, key__in=keys)
+                    .select_related("owner", "reviewer", "track", "source_plan")
+                    .prefetch_related("collaborators", "acceptance_items")
+                )
+        plan_row.save()
+        self.report.plan_id = plan_row.pk
         total = len(self.plan.tasks) * 2
         for index, parsed in enumerate(self.plan.tasks, start=1):
             self._at(parsed)
@@ -380,7 +418,7 @@ class _Importer:
             self._tick(index, total)
         self._dependencies(total)
         self._statuses()
-        plan_row.task_count = len(self.plan.tasks)
+        plan_row.task_count = Task.objects.filter(source_plan=plan_row).count()
         plan_row.counts = {k: v for k, v in self.report.counts.items() if k != "tasks"}
         plan_row.warnings = self.report.warnings
         plan_row.save()
@@ -390,17 +428,20 @@ class _Importer:
             self.progress(done, total, f"task {self.key}")
 
     def _plan_row(self) -> Plan:
-        name = self.report.source_name[:255]
-        row = Plan.objects.filter(source_name=name, checksum=self.plan.checksum).first()
+        """The plan (key space) this document imports into, found by slug; unsaved if new.
+
+        A revised document of a plan updates the row: its checksum, text and title
+        are the latest document's.
+        """
+        slug = self.report.plan_slug
+        row = Plan.objects.filter(slug=slug).first()
         if row is None:
-            return Plan.objects.create(
-                source_name=name,
-                checksum=self.plan.checksum,
-                title=self.plan.title[:300],
-                imported_by=self._user(),
-                repaired_mojibake=self.plan.repaired_mojibake,
-                content=self.content,
-            )
+            row = Plan(slug=slug, import_count=0)
+        row.source_name = self.report.source_name[:255]
+        row.checksum = self.plan.checksum
+        row.title = self.plan.title[:300]
+        row.repaired_mojibake = self.plan.repaired_mojibake
+        row.content = self.content
         row.import_count += 1
         row.imported_by = self._user() or row.imported_by
         return row
@@ -554,46 +595,104 @@ class _Importer:
     # ----------------------------------------------------------------- dependencies, status
 
     def _dependencies(self, total: int) -> None:
-        """Add the dependencies the plan states; drop plan-made ones it no longer states."""
+        """Add the dependencies the plan states; drop plan-made ones it no longer states.
+
+        A reference is a key of this plan, or ``PLAN:KEY`` for a task of another plan
+        (resolved here, by slug, case-insensitively); one that names nothing is a
+        warning with its line, never a silent drop.
+        """
         graph = DependencyGraph()
         changes = {c.key: c for c in self.report.tasks}
-        current: dict[int, dict[str, bool]] = {}  # blocked id -> {blocker key: from plan}
+        # blocked id -> {blocker id: from plan}; blocker id -> its name as seen from here
+        current: dict[int, dict[int, bool]] = {}
+        names: dict[int, str] = {}
         for ids in _chunks([t.pk for t in self.tasks.values()]):
             links = TaskDependency.objects.filter(blocked__in=ids).values_list(
-                "blocked_id", "blocker__key", "from_plan"
+                "blocked_id",
+                "blocker_id",
+                "blocker__key",
+                "blocker__source_plan__slug",
+                "from_plan",
             )
-            for blocked_id, blocker_key, from_plan in links:
-                current.setdefault(blocked_id, {})[blocker_key] = from_plan
-        known: dict[str, Task] = dict(self.tasks)
-        needed = {k for p in self.plan.tasks for k in p.depends_on}
-        needed |= {k for deps in current.values() for k in deps}
-        for keys in _chunks(sorted(needed - known.keys())):
-            known.update({t.key: t for t in Task.objects.filter(key__in=keys)})
+            for blocked_id, blocker_id, key, slug, from_plan in links:
+                current.setdefault(blocked_id, {})[blocker_id] = from_plan
+                names[blocker_id] = self._name(slug or "", key)
+        resolved = self._cross_plan_refs()
         half = len(self.plan.tasks)
         for index, parsed in enumerate(self.plan.tasks, start=1):
             self._at(parsed)
             task = self.tasks[parsed.key]
             before = current.get(task.pk, {})
-            added = [k for k in parsed.depends_on if k not in before and k in known]
-            stated = set(parsed.depends_on)
-            removed = [k for k, from_plan in before.items() if from_plan and k not in stated]
-            for key in added:
+            stated: dict[int, Task] = {}
+            for ref in parsed.depends_on:
+                blocker = self.tasks.get(ref) or resolved.get(ref)
+                if blocker is not None and blocker.pk != task.pk:
+                    stated[blocker.pk] = blocker
+                    names[blocker.pk] = self._name(blocker.plan_slug, blocker.key)
+            added = [b for pk, b in stated.items() if pk not in before]
+            removed = [pk for pk, from_plan in before.items() if from_plan and pk not in stated]
+            for blocker in added:
                 try:
                     task_add_dependency(
-                        blocker=known[key], blocked=task, by=self.by, from_plan=True, graph=graph
+                        blocker=blocker, blocked=task, by=self.by, from_plan=True, graph=graph
                     )
                 except LukhasError as exc:
                     raise PlanImportError(parsed.source_line or 1, exc.message) from None
-            for key in removed:
-                task_remove_dependency(blocker=known[key], blocked=task, by=self.by, graph=graph)
+            if removed:
+                gone = {t.pk: t for t in Task.objects.filter(pk__in=removed)}
+                for pk in removed:
+                    task_remove_dependency(blocker=gone[pk], blocked=task, by=self.by, graph=graph)
             if added or removed:
                 change = changes[parsed.key]
-                after = sorted((set(before) | set(added)) - set(removed))
-                old = None if change.action == "created" else sorted(before)
+                after_ids = (set(before) | {b.pk for b in added}) - set(removed)
+                after = sorted(names[pk] for pk in after_ids)
+                old = None if change.action == "created" else sorted(names[pk] for pk in before)
                 change.changes["depends_on"] = [old, after]
                 if change.action == "unchanged":
                     change.action = "updated"
             self._tick(half + index, total)
+
+    def _name(self, slug: str, key: str) -> str:
+        """A task as this plan names it: its key here, ``PLAN:KEY`` in another plan."""
+        return key if slug == self.plan_row.slug else qualified_key(slug, key)
+
+    def _cross_plan_refs(self) -> dict[str, Task]:
+        """``PLAN:KEY`` references of the plan, resolved; the unknown ones become warnings."""
+        wanted: dict[str, tuple[str, str, ParsedTask]] = {}
+        for parsed in self.plan.tasks:
+            for ref in parsed.depends_on:
+                if ref not in self.tasks and ":" in ref:
+                    slug, _, key = ref.partition(":")
+                    wanted.setdefault(ref, (slug.lower(), key, parsed))
+        if not wanted:
+            return {}
+        slugs = {slug for slug, _, _ in wanted.values()}
+        plans = {p.slug: p for p in Plan.objects.filter(slug__in=slugs).only("id", "slug")}
+        found: dict[str, Task] = {}
+        for ref, (slug, key, parsed) in wanted.items():
+            task = None
+            if slug == self.plan_row.slug:
+                task = self.tasks.get(key)
+            elif slug in plans:
+                query = Task.objects.filter(source_plan=plans[slug]).select_related("source_plan")
+                task = query.filter(key=key).first()
+                if task is None and key.isdigit():
+                    task = query.filter(key=f"#{key}").first()
+            if task is not None:
+                found[ref] = task
+                continue
+            why = (
+                f"plan {slug!r} has no task {key!r}"
+                if slug in plans or slug == (self.plan_row.slug)
+                else f"no plan is named {slug!r} (import it first)"
+            )
+            self.report.warnings.append(
+                PlanNote(
+                    parsed.source_line or 1,
+                    f"task {parsed.key} depends on {ref!r}: {why}; the dependency is not recorded",
+                )
+            )
+        return found
 
     def _statuses(self) -> None:
         """A status the plan states (not plain todo) moves existing tasks through the rules."""

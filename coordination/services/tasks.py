@@ -96,8 +96,10 @@ def task_create(*, by: Actor, key: str, title: str, **fields: Any) -> Task:
     if status == S.BLOCKED and not str(fields.get("blocked_reason") or "").strip():
         raise RuleViolation(f"Say why {key} is blocked.", param="blocked_reason")
     with transaction.atomic():
-        if Task.objects.filter(key=key).exists():
-            raise Conflict(f"A task with the key {key!r} exists already.", param="key")
+        plan = fields.get("source_plan")
+        if Task.objects.filter(key=key, source_plan=plan).exists():
+            where = f" in plan {plan.slug}" if plan is not None else ""
+            raise Conflict(f"A task with the key {key!r} exists already{where}.", param="key")
         task = Task(key=key, title=title.strip(), status=status, **fields)
         if status != S.TODO:
             task.status_changed_at = timezone.now()

@@ -34,7 +34,12 @@ def matching_tasks(task_filter: TaskFilter) -> QuerySet[Task]:
         raise SourceError("coordination tasks have no labels; filter by keys, track or text")
     tasks = Task.objects.all()
     if task_filter.keys:
-        tasks = tasks.filter(key__in=task_filter.keys)
+        # ``PLAN:KEY`` names one plan's task (keys are unique per plan); ``KEY`` any plan's.
+        wanted = Q()
+        for ref in task_filter.keys:
+            slug, sep, key = ref.partition(":")
+            wanted |= Q(source_plan__slug=slug.lower(), key=key) if sep and slug else Q(key=ref)
+        tasks = tasks.filter(wanted)
     if task_filter.track:
         tasks = tasks.filter(track__name__iexact=task_filter.track)
     if task_filter.text:

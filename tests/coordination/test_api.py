@@ -167,7 +167,9 @@ def test_it_creates_a_task_and_signs_events_with_the_key(client, writer, plans):
         ["Copilot"],
         "Claude Code",
     )
-    assert body["depends_on"] == ["CC-2"]
+    # A task without a plan names a plan's task with its plan (PLAN:KEY).
+    assert body["depends_on"] == ["coordination-task-assignments:CC-2"]
+    assert (body["plan"], body["ref"]) == (None, body["key"])
     assert body["acceptance"][0]["text"] == "Snapshot runs at 08:00"
     event = TaskEvent.objects.get(task__key="CC-7", field="created")
     assert event.actor.startswith("api-key:lk-")
