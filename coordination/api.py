@@ -77,6 +77,9 @@ def _actor(request: HttpRequest) -> Any:
     return f"api-key:{principal.label}"
 
 
+CLEARABLE = ("priority", "risk", "estimate_min_hours", "estimate_max_hours")
+
+
 def _task(key: str) -> Task:
     return selectors.task_detail(key)
 
@@ -195,7 +198,8 @@ def task_update(request: HttpRequest, key: str, payload: TaskPatchIn) -> Task:
     if "collaborators" in data:
         changes["collaborators"] = [a for a in map(_agent, data.pop("collaborators") or []) if a]
     status, reason = data.pop("status", None), data.pop("reason", None)
-    changes.update({k: v for k, v in data.items() if v is not None})
+    # null sent for these means "unknown" (it clears them); for the others, "no change".
+    changes.update({k: v for k, v in data.items() if v is not None or k in CLEARABLE})
     # One request, one outcome: a refused status leaves the other fields unchanged too.
     with transaction.atomic():
         if changes:

@@ -18,7 +18,12 @@ from typing import Any
 
 from django.utils import timezone
 
-from coordination.models import Snapshot, TaskStatus, status_label
+from coordination.models import (
+    Snapshot,
+    TaskStatus,
+    remaining_label,
+    status_label,
+)
 from coordination.selectors import (
     NO_TRACK_LABEL,
     UNASSIGNED_LABEL,
@@ -37,12 +42,21 @@ from coordination.selectors import (
 
 SCHEMA_VERSION = 1
 SCHEMA_ID = "https://lukhas.ops/schemas/coordination/task_status.v1.json"
+# Version 2: unknown is null (priority, risk), totals say what they leave out, every
+# task names its plan. Version 1 stays at its old file name for its readers.
+SCHEMA_V2_VERSION = 2
+SCHEMA_V2_ID = "https://lukhas.ops/schemas/coordination/task_status.v2.json"
 TASK_STATUS = "task_status.json"
+TASK_STATUS_V2 = "task_status.v2.json"
 DASHBOARD = "COORDINATION_DASHBOARD.md"
 DAILY_REPORT = "daily_report.md"
-EXPORT_NAMES = (TASK_STATUS, DASHBOARD, DAILY_REPORT)
+EXPORT_NAMES = (TASK_STATUS, TASK_STATUS_V2, DASHBOARD, DAILY_REPORT)
+# What version 1 writes for an unknown priority or risk: it has no null, and "medium"
+# is what every such task showed before unknown existed. Read version 2 to tell them apart.
+V1_UNKNOWN = "medium"
 CONTENT_TYPES = {
     TASK_STATUS: "application/json",
+    TASK_STATUS_V2: "application/json",
     DASHBOARD: "text/markdown; charset=utf-8",
     DAILY_REPORT: "text/markdown; charset=utf-8",
 }
@@ -60,6 +74,12 @@ def _when(value: datetime) -> str:
 def _cell(value: Any) -> str:
     """A markdown table cell: pipes escaped, one line."""
     return " ".join(str(value).replace("|", "\\|").split())
+
+
+def _remaining(snapshot: Snapshot) -> str:
+    return remaining_label(
+        snapshot.remaining_hours, snapshot.estimated_open_count, snapshot.unestimated_open_count
+    )
 
 
 def _snapshot_name(snapshot: Snapshot) -> str:
@@ -97,12 +117,14 @@ def export_bundle(*, snapshot: Snapshot | None = None) -> ExportBundle:
     edges = dependency_edges()
     tasks = export_records(edges)
     graph = graph_view(light_tasks(), edges)
+    status_v2 = task_status_v2(current, tasks, graph)
     status = task_status(current, tasks, graph)
     return ExportBundle(
         snapshot=current,
         previous=previous,
         files={
             TASK_STATUS: json.dumps(status, indent=2, ensure_ascii=False) + "\n",
+            TASK_STATUS_V2: json.dumps(status_v2, indent=2, ensure_ascii=False) + "\n",
             DASHBOARD: dashboard_markdown(current, tasks, graph),
             DAILY_REPORT: daily_report(previous, current),
         },
@@ -113,6 +135,31 @@ def export_bundle(*, snapshot: Snapshot | None = None) -> ExportBundle:
 
 
 def task_status(snapshot: Snapshot, tasks: list[ExportRecord], graph: Any) -> dict[str, Any]:
+    """Version 1 (``task_status.json``): an unknown priority or risk reads ``V1_UNKNOWN``."""
+    document = _task_status(snapshot, tasks, graph)
+    for entry in document["tasks"]:
+        for name in ("priority", "risk"):
+            if entry[name] is None:
+                entry[name] = V1_UNKNOWN
+    return document
+
+
+def task_status_v2(snapshot: Snapshot, tasks: list[ExportRecord], graph: Any) -> dict[str, Any]:
+    """Version 2 (``task_status.v2.json``): unknown is null, totals count what they omit."""
+    document = _task_status(snapshot, tasks, graph)
+    document["$schema"] = SCHEMA_V2_ID
+    document["schema_version"] = SCHEMA_V2_VERSION
+    totals = document["totals"]
+    # From the snapshot, as the other totals; null on a snapshot older than the counts.
+    totals["estimated_open"] = snapshot.estimated_open_count
+    totals["unestimated_open"] = snapshot.unestimated_open_count
+    totals["remaining_label"] = _remaining(snapshot)
+    totals["priority_unknown"] = sum(1 for t in tasks if t.priority is None)
+    totals["risk_unknown"] = sum(1 for t in tasks if t.risk is None)
+    return document
+
+
+def _task_status(snapshot: Snapshot, tasks: list[ExportRecord], graph: Any) -> dict[str, Any]:
     return {
         "$schema": SCHEMA_ID,
         "schema_version": SCHEMA_VERSION,
@@ -194,7 +241,7 @@ def dashboard_markdown(snapshot: Snapshot, tasks: list[ExportRecord], graph: Any
         f"Generated {_when(timezone.now())} from {_snapshot_name(snapshot)} "
         f"({_when(snapshot.taken_at)}): **{snapshot.task_count} tasks**, "
         f"{snapshot.open_count} open, {snapshot.done_count} done, "
-        f"**{snapshot.remaining_hours:g} h** of estimated work remaining.",
+        f"**{_remaining(snapshot)}** of estimated work remaining.",
         "",
         "## By status",
         "",

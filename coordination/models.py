@@ -305,8 +305,10 @@ class Task(TimeStampedModel):
     )
     status = models.CharField(max_length=20, choices=TaskStatus, default=TaskStatus.TODO)
     status_changed_at = models.DateTimeField(null=True, blank=True)
-    priority = models.CharField(max_length=10, choices=Priority, default=Priority.MEDIUM)
-    risk = models.CharField(max_length=10, choices=Risk, default=Risk.MEDIUM)
+    # Null is "unknown": what the plan (or whoever made the task) did not say. Never a
+    # default a reader would take for a decision ("medium" for 34 of 48 cards).
+    priority = models.CharField(max_length=10, choices=Priority, null=True, blank=True)
+    risk = models.CharField(max_length=10, choices=Risk, null=True, blank=True)
     estimate_min_hours = models.FloatField(null=True, blank=True)
     estimate_max_hours = models.FloatField(null=True, blank=True)
     files = models.JSONField(default=list, blank=True)
@@ -440,11 +442,31 @@ class Task(TimeStampedModel):
         return f"{_hours(low)}\u2013{_hours(high)}h"  # en dash
 
     @property
+    def has_estimate(self) -> bool:
+        return self.estimate_min_hours is not None or self.estimate_max_hours is not None
+
+    @property
     def remaining_hours(self) -> float:
-        """What an open task still costs: its maximum estimate (0 when none or closed)."""
+        """What an open task still costs: its maximum estimate (0 when none or closed;
+        totals count the open tasks without an estimate apart: ``remaining_label``)."""
         if not self.is_open:
             return 0.0
         return float(self.estimate_max_hours or self.estimate_min_hours or 0.0)
+
+
+UNKNOWN_LABEL = "unknown"
+
+
+def remaining_label(hours: float, estimated: int | None, unestimated: int | None) -> str:
+    """ "34.6 h over 21 estimated tasks, 27 without an estimate": a total that says what it
+    leaves out (only the hours when the counts are unknown, as on old snapshots)."""
+    text = f"{hours:g} h"
+    if estimated is None or unestimated is None:
+        return text
+    text += f" over {estimated} estimated task{'s' if estimated != 1 else ''}"
+    if unestimated:
+        text += f", {unestimated} without an estimate"
+    return text
 
 
 def qualified_key(plan_slug: str, key: str) -> str:
@@ -553,6 +575,10 @@ class Snapshot(TimeStampedModel):
     by_owner = models.JSONField(default=dict, help_text="{owner: {status: count}}")
     by_track = models.JSONField(default=dict, help_text="{track: {status: count}}")
     remaining_hours = models.FloatField(default=0.0)
+    # What remaining_hours is made of: open tasks with an estimate, and without one
+    # (left out of the sum). Null on snapshots taken before they were counted.
+    estimated_open_count = models.PositiveIntegerField(null=True, blank=True)
+    unestimated_open_count = models.PositiveIntegerField(null=True, blank=True)
     remaining_hours_by_owner = models.JSONField(default=dict)
     task_statuses = models.JSONField(default=dict, help_text="{key: status}, for the daily diff")
 

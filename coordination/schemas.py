@@ -7,7 +7,7 @@ from typing import Any
 
 from ninja import Field, Schema
 
-from coordination.models import Priority, Risk, Snapshot, Task, TaskStatus
+from coordination.models import Priority, Risk, Snapshot, Task, TaskStatus, remaining_label
 
 
 class AgentOut(Schema):
@@ -41,8 +41,8 @@ class TaskOut(Schema):
     collaborators: list[str]
     reviewer: str | None
     status: TaskStatus
-    priority: Priority
-    risk: Risk
+    priority: Priority | None = Field(description="null: unknown (nobody said)")
+    risk: Risk | None = Field(description="null: unknown (nobody said)")
     estimate_min_hours: float | None
     estimate_max_hours: float | None
     files: list[str]
@@ -128,8 +128,8 @@ class TaskIn(Schema):
     reviewer: str | None = None
     status: TaskStatus = TaskStatus.TODO
     blocked_reason: str = ""
-    priority: Priority = Priority.MEDIUM
-    risk: Risk = Risk.MEDIUM
+    priority: Priority | None = Field(None, description="null (the default): unknown")
+    risk: Risk | None = Field(None, description="null (the default): unknown")
     estimate_min_hours: float | None = Field(None, ge=0)
     estimate_max_hours: float | None = Field(None, ge=0)
     files: list[str] = []
@@ -154,10 +154,10 @@ class TaskPatchIn(Schema):
     reviewer: str | None = None
     status: TaskStatus | None = None
     reason: str | None = Field(None, description="why, when status is blocked")
-    priority: Priority | None = None
-    risk: Risk | None = None
-    estimate_min_hours: float | None = Field(None, ge=0)
-    estimate_max_hours: float | None = Field(None, ge=0)
+    priority: Priority | None = Field(None, description="null: unknown")
+    risk: Risk | None = Field(None, description="null: unknown")
+    estimate_min_hours: float | None = Field(None, ge=0, description="null: no estimate")
+    estimate_max_hours: float | None = Field(None, ge=0, description="null: no estimate")
     files: list[str] | None = None
     branch: str | None = None
     pr_url: str | None = None
@@ -186,7 +186,13 @@ class SnapshotOut(Schema):
     task_count: int
     open_count: int
     done_count: int
-    remaining_hours: float
+    remaining_hours: float = Field(description="the maximum estimates of open estimated tasks")
+    estimated_open_count: int | None = Field(description="open tasks remaining_hours sums")
+    unestimated_open_count: int | None = Field(
+        description="open tasks without an estimate: left out of remaining_hours (null: "
+        "not counted on snapshots that old)"
+    )
+    remaining_label: str = Field(description="'34.6 h over 21 estimated tasks, 27 without …'")
     by_status: dict[str, int]
     by_owner: dict[str, dict[str, int]]
     by_track: dict[str, dict[str, int]]
@@ -195,6 +201,14 @@ class SnapshotOut(Schema):
     @staticmethod
     def resolve_slot(snapshot: Snapshot) -> str | None:
         return snapshot.slot or None
+
+    @staticmethod
+    def resolve_remaining_label(snapshot: Snapshot) -> str:
+        return remaining_label(
+            snapshot.remaining_hours,
+            snapshot.estimated_open_count,
+            snapshot.unestimated_open_count,
+        )
 
 
 class ImportOut(Schema):
@@ -205,6 +219,7 @@ class ImportOut(Schema):
     dry_run: bool
     repaired_mojibake: bool
     plan_id: int | None
+    plan: str = Field(description="the slug of the plan (key space) the tasks went into")
     counts: dict[str, int]
     created: list[str]
     updated: list[str]
@@ -212,6 +227,9 @@ class ImportOut(Schema):
     agents_created: list[dict[str, str]]
     tracks_created: list[str]
     warnings: list[str]
+    inferences: list[str] = Field(
+        description="what the importer inferred rather than read, with its line: check them"
+    )
     changes: list[dict[str, Any]]
     tasks: list[dict[str, Any]] = Field(description="every parsed task and its fields")
 

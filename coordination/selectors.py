@@ -29,6 +29,7 @@ from coordination.models import (
     TaskEvent,
     TaskStatus,
     Track,
+    remaining_label,
     status_label,
 )
 from lukhas_site.errors import Conflict, NotFound
@@ -133,7 +134,7 @@ class LightTask:
     key: str
     title: str
     status: str
-    priority: str
+    priority: str | None
     owner: str
     track: str
     estimate_min: float | None
@@ -342,6 +343,14 @@ class Totals:
     remaining_hours: float = 0.0
     remaining_hours_by_owner: dict[str, float] = field(default_factory=dict)
     task_statuses: dict[str, str] = field(default_factory=dict)
+    # The open tasks remaining_hours sums, and the open ones it cannot (no estimate).
+    estimated_open: int = 0
+    unestimated_open: int = 0
+
+    @property
+    def remaining_label(self) -> str:
+        """ "34.6 h over 21 estimated tasks, 27 without an estimate"."""
+        return remaining_label(self.remaining_hours, self.estimated_open, self.unestimated_open)
 
 
 def totals_of(tasks: list[LightTask]) -> Totals:
@@ -361,6 +370,10 @@ def totals_of(tasks: list[LightTask]) -> Totals:
         totals.remaining_hours += task.remaining_hours
         if task.is_open:
             remaining_by_owner[owner] += task.remaining_hours
+            if task.estimate_min is None and task.estimate_max is None:
+                totals.unestimated_open += 1
+            else:
+                totals.estimated_open += 1
         totals.task_statuses[task.label or task.key] = task.status
     totals.remaining_hours = round(totals.remaining_hours, 2)
     totals.remaining_hours_by_owner = {
@@ -383,6 +396,8 @@ def snapshot_compute(*, now: datetime | None = None) -> Snapshot:
         by_owner=totals.by_owner,
         by_track=totals.by_track,
         remaining_hours=totals.remaining_hours,
+        estimated_open_count=totals.estimated_open,
+        unestimated_open_count=totals.unestimated_open,
         remaining_hours_by_owner=totals.remaining_hours_by_owner,
         task_statuses=totals.task_statuses,
     )
@@ -581,8 +596,8 @@ class ExportRecord:
     owner: str | None
     reviewer: str | None
     status: str
-    priority: str
-    risk: str
+    priority: str | None
+    risk: str | None
     estimate_min_hours: float | None
     estimate_max_hours: float | None
     files: list[str]
@@ -602,6 +617,10 @@ class ExportRecord:
     depends_on: list[str] = field(default_factory=list)
     blocks: list[str] = field(default_factory=list)
     acceptance: list[tuple[str, bool]] = field(default_factory=list)
+
+    @property
+    def has_estimate(self) -> bool:
+        return self.estimate_min_hours is not None or self.estimate_max_hours is not None
 
     @property
     def remaining_hours(self) -> float:

@@ -65,7 +65,15 @@ class PlanUploadAdmin(ReadOnlyAdmin):
 
 @admin.register(Snapshot)
 class SnapshotAdmin(ReadOnlyAdmin):
-    list_display = ("taken_at", "slot", "task_count", "open_count", "done_count", "remaining_hours")
+    list_display = (
+        "taken_at",
+        "slot",
+        "task_count",
+        "open_count",
+        "done_count",
+        "remaining_hours",
+        "unestimated_open_count",
+    )
     date_hierarchy = "taken_at"
 
 

@@ -28,6 +28,12 @@ def plan_slug_for(source_name: str) -> str:
 
 
 def fill_slugs(apps, schema_editor):
+    # PostgreSQL defers foreign-key checks to the commit; a table with such pending
+    # checks cannot be altered later in this transaction (the AlterFields below).
+    # Checked at once, nothing is left pending.
+    immediate = schema_editor.connection.vendor == "postgresql"
+    if immediate:
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     Plan = apps.get_model("coordination", "Plan")
     Task = apps.get_model("coordination", "Task")
     by_slug: dict[str, list] = {}
@@ -41,6 +47,8 @@ def fill_slugs(apps, schema_editor):
             Plan.objects.filter(pk__in=[p.pk for p in older]).delete()
         keep.slug = slug
         keep.save(update_fields=["slug", "import_count"])
+    if immediate:
+        schema_editor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def clear_slugs(apps, schema_editor):
@@ -58,7 +66,9 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="plan",
             name="slug",
-            field=models.SlugField(max_length=100, null=True),
+            # No index yet: the unique one comes with AlterField below (on PostgreSQL an
+            # index here and the unique one would both be named ..._like).
+            field=models.SlugField(max_length=100, null=True, db_index=False),
         ),
         migrations.RunPython(fill_slugs, clear_slugs),
         migrations.AlterField(

@@ -139,6 +139,9 @@ class ImportReport:
     agents_created: list[dict[str, str]] = field(default_factory=list)
     tracks_created: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # What the parser inferred rather than read (an owner from a heading, done from a
+    # ✅, a dependency from prose): listed so a person can check each one.
+    inferences: list[str] = field(default_factory=list)
     plan_id: int | None = None
     plan_slug: str = ""
     parsed: ParsedPlan | None = None
@@ -156,6 +159,7 @@ class ImportReport:
             "agents_created": len(self.agents_created),
             "tracks_created": len(self.tracks_created),
             "warnings": len(self.warnings),
+            "inferences": len(self.inferences),
         }
 
     def summary(self) -> str:
@@ -165,7 +169,7 @@ class ImportReport:
             f"{self.source_name}: {verb} {c['tasks']} tasks "
             f"({c['created']} created, {c['updated']} updated, {c['unchanged']} unchanged), "
             f"{c['agents_created']} new agents, {c['warnings']} warnings, "
-            f"into plan {self.plan_slug}"
+            f"{c['inferences']} inferences, into plan {self.plan_slug}"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -186,6 +190,7 @@ class ImportReport:
             "agents_created": self.agents_created,
             "tracks_created": self.tracks_created,
             "warnings": self.warnings,
+            "inferences": self.inferences,
             "changes": [asdict(t) for t in self.tasks if t.action != "unchanged"],
             "tasks": plan_to_dict(self.parsed)["tasks"] if self.parsed else [],
         }
@@ -260,6 +265,7 @@ def plan_import(
         dry_run=dry_run,
         repaired_mojibake=plan.repaired_mojibake,
         warnings=list(plan.warnings),
+        inferences=[str(note) for note in plan.inferences],
         parsed=plan,
     )
     importer = _Importer(plan, report, by=by, content=content, progress=progress)
@@ -360,6 +366,8 @@ def import_job_summary(report: ImportReport, *, warnings_limit: int = 100) -> di
         "tracks_created": report.tracks_created,
         "warnings": report.warnings[:warnings_limit],
         "warnings_dropped": max(0, len(report.warnings) - warnings_limit),
+        "inferences": report.inferences[:warnings_limit],
+        "inferences_dropped": max(0, len(report.inferences) - warnings_limit),
     }
 
 

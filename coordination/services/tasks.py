@@ -56,7 +56,7 @@ def _validate_fields(key: str, fields: dict[str, Any]) -> None:
     if "title" in fields and not str(fields["title"] or "").strip():
         raise InvalidRequest(f"{key} needs a title.", param="title")
     for name, choices in (("priority", Priority), ("risk", Risk)):
-        if name in fields and fields[name] not in choices.values:
+        if name in fields and fields[name] is not None and fields[name] not in choices.values:
             raise InvalidRequest(
                 f"{fields[name]!r} is not a {name}; use one of: {', '.join(choices.values)}.",
                 param=name,

@@ -329,8 +329,8 @@ def test_it_serves_the_exports(client, reader, plans):
     missing = client.get(f"{API}/exports/nope.csv", headers=reader)
     assert missing.status_code == 404
     assert (
-        "there are: task_status.json, COORDINATION_DASHBOARD.md, daily_report.md"
-        in (missing.json()["error"]["message"])
+        "there are: task_status.json, task_status.v2.json, "
+        "COORDINATION_DASHBOARD.md, daily_report.md" in (missing.json()["error"]["message"])
     )
 
 

@@ -153,6 +153,8 @@ class Command(BaseCommand):
         self.stdout.write(summary["summary"])
         for warning in summary["warnings"]:
             self.stdout.write(self.style.WARNING(f"  warning: {warning}"))
+        for inference in summary.get("inferences", []):
+            self.stdout.write(f"  inferred: {inference}")
 
     def _write_text(self, report: ImportReport) -> None:
         out = self.stdout
@@ -175,6 +177,8 @@ class Command(BaseCommand):
             out.write(f"  unchanged {len(unchanged)}: {', '.join(unchanged)}")
         for warning in report.warnings:
             out.write(self.style.WARNING(f"  warning: {warning}"))
+        for inference in report.inferences:
+            out.write(f"  inferred: {inference}")
 
 
 def _positive_int(text: str) -> int:
