@@ -311,9 +311,17 @@ def agents_list(request: HttpRequest) -> Any:
     operation_id="coordination_plan_import",
 )
 def plan_upload(
-    request: HttpRequest, file: File[UploadedFile], dry_run: Form[bool] = False
+    request: HttpRequest,
+    file: File[UploadedFile],
+    dry_run: Form[bool] = False,
+    prefer_plan: Form[bool] = False,
+    plan: Form[str] = "",
 ) -> Status:
     """Import a markdown plan (multipart ``file``); ``dry_run`` reports without writing.
+
+    ``plan`` names the plan (key space) by slug (default: from the file name). A field
+    changed on the board and in the plan since the last import is a conflict in the
+    report; the board's value stays unless ``prefer_plan``.
 
     A plan with an error is refused with its line (400 ``plan_invalid``) and writes nothing.
     Up to ``LUKHAS_PLAN_IMPORT_JOB_BYTES`` (and every dry run) the import runs in the
@@ -326,10 +334,24 @@ def plan_upload(
         raise InvalidRequest(f"The plan is {file.size:,} bytes; the limit is {limit:,}.")
     data, name = file.read(), file.name or "plan.md"
     if not plan_import_runs_as_job(len(data), dry_run=dry_run):
-        report = plan_import_data(data=data, source_name=name, by=_actor(request), dry_run=dry_run)
+        report = plan_import_data(
+            data=data,
+            source_name=name,
+            by=_actor(request),
+            dry_run=dry_run,
+            plan_slug=plan,
+            prefer_plan=prefer_plan,
+        )
         return Status(200, report.to_dict())
-    plan = parse_upload(data, source_name=name)
-    job = plan_import_start(data=data, source_name=name, by=_actor(request), plan=plan)
+    parsed = parse_upload(data, source_name=name)
+    job = plan_import_start(
+        data=data,
+        source_name=name,
+        by=_actor(request),
+        plan=parsed,
+        plan_slug=plan,
+        prefer_plan=prefer_plan,
+    )
     base = settings.JOBS_BASE_URL.rstrip("/")
     return Status(
         202,
@@ -341,7 +363,7 @@ def plan_upload(
             "progress_url": f"{base}/jobs/{job.pk}/progress",
             "source_name": job.params["source_name"],
             "bytes": len(data),
-            "tasks": len(plan.tasks),
+            "tasks": len(parsed.tasks),
         },
     )
 

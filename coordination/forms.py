@@ -21,6 +21,11 @@ class PlanUploadForm(forms.Form):
     dry_run = forms.BooleanField(
         required=False, label="Dry run: show what would change, write nothing"
     )
+    prefer_plan = forms.BooleanField(
+        required=False,
+        label="On a conflict, take the plan's value (a field changed on the board and in "
+        "the plan since the last import); by default the board's value stays",
+    )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

@@ -344,6 +344,10 @@ class Task(TimeStampedModel):
         verbose_name="plan",
     )
     source_line = models.PositiveIntegerField(null=True, blank=True)
+    # What the plan said at the last import, field by field ({"owner": "Codex", ...}):
+    # the base of the three-way merge. A field whose live value differs from it was
+    # changed on the board or the API since, and a re-import does not overwrite it.
+    imported_fields = models.JSONField(default=dict, blank=True, editable=False)
     dependencies = models.ManyToManyField(
         "self",
         symmetrical=False,

@@ -230,6 +230,11 @@ class ImportOut(Schema):
     inferences: list[str] = Field(
         description="what the importer inferred rather than read, with its line: check them"
     )
+    prefer_plan: bool = Field(description="conflicts took the plan's value (else the board's)")
+    conflicts: list[dict[str, Any]] = Field(
+        description="fields changed on the board and in the plan since the last import: "
+        "{key, line, field, plan, board, imported}"
+    )
     changes: list[dict[str, Any]]
     tasks: list[dict[str, Any]] = Field(description="every parsed task and its fields")
 

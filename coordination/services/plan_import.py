@@ -126,6 +126,9 @@ class TaskChange:
     title: str
     line: int
     changes: dict[str, list[Any]] = field(default_factory=dict)  # field -> [old, new]
+    # field -> {"plan": what the plan says, "board": the live value kept, "imported": the
+    # plan's value at the last import (null: never imported with a base)}
+    conflicts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -144,6 +147,7 @@ class ImportReport:
     inferences: list[str] = field(default_factory=list)
     plan_id: int | None = None
     plan_slug: str = ""
+    prefer_plan: bool = False
     parsed: ParsedPlan | None = None
 
     def keys(self, action: str) -> list[str]:
@@ -160,16 +164,29 @@ class ImportReport:
             "tracks_created": len(self.tracks_created),
             "warnings": len(self.warnings),
             "inferences": len(self.inferences),
+            "conflicts": sum(1 for t in self.tasks if t.conflicts),
         }
+
+    def conflicts(self) -> list[dict[str, Any]]:
+        """Every field both the plan and the board changed since the last import."""
+        return [
+            {"key": t.key, "line": t.line, "field": name, **values}
+            for t in self.tasks
+            for name, values in t.conflicts.items()
+        ]
 
     def summary(self) -> str:
         c = self.counts
         verb = "would import" if self.dry_run else "imported"
+        conflicts = ""
+        if c["conflicts"]:
+            kept = "the plan's value taken" if self.prefer_plan else "the board's value kept"
+            conflicts = f", {c['conflicts']} tasks with conflicts ({kept})"
         return (
             f"{self.source_name}: {verb} {c['tasks']} tasks "
             f"({c['created']} created, {c['updated']} updated, {c['unchanged']} unchanged), "
             f"{c['agents_created']} new agents, {c['warnings']} warnings, "
-            f"{c['inferences']} inferences, into plan {self.plan_slug}"
+            f"{c['inferences']} inferences{conflicts}, into plan {self.plan_slug}"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -191,6 +208,8 @@ class ImportReport:
             "tracks_created": self.tracks_created,
             "warnings": self.warnings,
             "inferences": self.inferences,
+            "prefer_plan": self.prefer_plan,
+            "conflicts": self.conflicts(),
             "changes": [asdict(t) for t in self.tasks if t.action != "unchanged"],
             "tasks": plan_to_dict(self.parsed)["tasks"] if self.parsed else [],
         }
@@ -218,6 +237,7 @@ def plan_import_data(
     dry_run: bool = False,
     progress: Progress | None = None,
     plan_slug: str = "",
+    prefer_plan: bool = False,
 ) -> ImportReport:
     """Parse and import a plan's bytes or text (the CLI, the form and the API call this)."""
     plan = parse_upload(data, source_name=source_name)
@@ -229,6 +249,7 @@ def plan_import_data(
         content=text,
         progress=progress,
         plan_slug=plan_slug,
+        prefer_plan=prefer_plan,
     )
 
 
@@ -250,8 +271,13 @@ def plan_import(
     content: str = "",
     progress: Progress | None = None,
     plan_slug: str = "",
+    prefer_plan: bool = False,
 ) -> ImportReport:
     """Import a parsed plan in one transaction (rolled back when ``dry_run``).
+
+    Re-import is a three-way merge against what the plan said last time
+    (``Task.imported_fields``): a field changed on the board since is kept and
+    reported as a conflict, unless ``prefer_plan``.
 
     The tasks go into the plan ``plan_slug`` (default: from the source name), their
     own key space: a key is matched only among that plan's tasks.
@@ -266,6 +292,7 @@ def plan_import(
         repaired_mojibake=plan.repaired_mojibake,
         warnings=list(plan.warnings),
         inferences=[str(note) for note in plan.inferences],
+        prefer_plan=prefer_plan,
         parsed=plan,
     )
     importer = _Importer(plan, report, by=by, content=content, progress=progress)
@@ -290,7 +317,14 @@ def plan_import_runs_as_job(size: int, *, dry_run: bool = False) -> bool:
 
 
 def plan_import_start(
-    *, data: bytes, source_name: str, by: Actor, plan: ParsedPlan | None = None, queue: str = ""
+    *,
+    data: bytes,
+    source_name: str,
+    by: Actor,
+    plan: ParsedPlan | None = None,
+    queue: str = "",
+    plan_slug: str = "",
+    prefer_plan: bool = False,
 ) -> Job:
     """Store the upload and start the ``plan-import`` job that imports it.
 
@@ -317,6 +351,8 @@ def plan_import_start(
                 "source_name": upload.source_name,
                 "bytes": upload.size,
                 "tasks": len(plan.tasks),
+                "plan": plan_slug_normalize(plan_slug) if plan_slug else "",
+                "prefer_plan": prefer_plan,
             },
             target=upload,
             by=user or label,
@@ -343,7 +379,13 @@ def plan_upload_parse(*, upload_id: int) -> ParsedPlan:
     return parse_upload(bytes(upload.data), source_name=upload.source_name)
 
 
-def plan_upload_import(*, upload_id: int, progress: Progress | None = None) -> ImportReport:
+def plan_upload_import(
+    *,
+    upload_id: int,
+    progress: Progress | None = None,
+    plan_slug: str = "",
+    prefer_plan: bool = False,
+) -> ImportReport:
     """Import a stored upload: one transaction, so running it again redoes it, never twice."""
     upload = _upload(upload_id)
     return plan_import_data(
@@ -351,6 +393,8 @@ def plan_upload_import(*, upload_id: int, progress: Progress | None = None) -> I
         source_name=upload.source_name,
         by=_upload_actor(upload),
         progress=progress,
+        plan_slug=plan_slug,
+        prefer_plan=prefer_plan,
     )
 
 
@@ -366,6 +410,8 @@ def import_job_summary(report: ImportReport, *, warnings_limit: int = 100) -> di
         "tracks_created": report.tracks_created,
         "warnings": report.warnings[:warnings_limit],
         "warnings_dropped": max(0, len(report.warnings) - warnings_limit),
+        "plan": report.plan_slug,
+        "conflicts": report.conflicts()[:warnings_limit],
         "inferences": report.inferences[:warnings_limit],
         "inferences_dropped": max(0, len(report.inferences) - warnings_limit),
     }
@@ -389,6 +435,8 @@ class _Importer:
         self.agents: dict[str, AgentResolution] = {}
         self.tracks: dict[str, Any] = {}
         self.tasks: dict[str, Task] = {}
+        # key -> the status the plan stated at the last import (_NO_BASE: no record)
+        self.status_base: dict[str, Any] = {}
         # Where the import is, for the message of a database error.
         self.line, self.key = 1, ""
 
@@ -523,6 +571,8 @@ class _Importer:
         fields = self._desired(parsed, plan_row)
         collaborators = self._collaborators(parsed, fields.get("owner"))
         status = parsed.status or TaskStatus.TODO
+        base = _base(fields, collaborators if parsed.collaborators else None)
+        base["status"] = status
         if status == TaskStatus.BLOCKED:
             fields["blocked_reason"] = f"blocked in {self.report.source_name}"
         title = fields.pop("title")
@@ -534,6 +584,7 @@ class _Importer:
             collaborators=collaborators,
             **fields,
         )
+        self._remember(task, base)
         AcceptanceItem.objects.bulk_create(
             AcceptanceItem(task=task, text=item.text, done=item.done, position=position)
             for position, item in enumerate(parsed.acceptance, start=1)
@@ -556,30 +607,67 @@ class _Importer:
         return task
 
     def _update(self, task: Task, parsed: ParsedTask, plan_row: Plan) -> Task:
+        """The three-way merge of one task: the plan now, the board now, the plan then.
+
+        Per field: the plan changed it and the board did not -> the plan's value; the
+        board changed it and the plan did not -> the board's; both (or no record of
+        the last import) -> a conflict: the board's value stays unless ``prefer_plan``.
+        """
         desired = self._desired(parsed, plan_row)
+        base: dict[str, Any] = dict(task.imported_fields or {})
         changes: dict[str, Any] = {}
         report: dict[str, list[Any]] = {}
-        for name, new in desired.items():
-            old = getattr(task, name)
-            if old != new:
-                changes[name] = new
-                if name not in ("source_plan", "source_line"):
-                    report[name] = [_plain_value(old), _plain_value(new)]
+        conflicts: dict[str, dict[str, Any]] = {}
         collaborators = self._collaborators(parsed, desired.get("owner", task.owner))
-        current = sorted(task.collaborators.all(), key=lambda a: a.name)
-        if parsed.collaborators and {a.pk for a in collaborators} != {a.pk for a in current}:
-            changes["collaborators"] = collaborators
-            report["collaborators"] = [[a.name for a in current], [a.name for a in collaborators]]
+        wanted = dict(desired)
+        if parsed.collaborators:
+            wanted["collaborators"] = collaborators
+        new_base = dict(base)
+        for name, new in wanted.items():
+            if name in ("source_plan", "source_line"):
+                if getattr(task, name) != new:
+                    changes[name] = new
+                continue
+            plan_value = _plain_value(new)
+            live = _live_value(task, name)
+            new_base[name] = plan_value
+            if live == plan_value:
+                continue
+            if name in base and live == base[name]:  # only the plan changed it
+                take = True
+            elif name in base and plan_value == base[name]:  # only the board changed it
+                take = False
+            else:  # both changed it, or the last import left no record
+                conflicts[name] = {
+                    "plan": plan_value,
+                    "board": live,
+                    "imported": base.get(name),
+                }
+                take = self.report.prefer_plan
+            if take:
+                changes[name] = new
+                report[name] = [live, plan_value]
         if changes:
             task = task_update(task=task, by=self.by, **changes)
         accept_change = self._acceptance(task, parsed)
         if accept_change:
             report["acceptance"] = accept_change
+        # The status is merged later (_statuses, after the dependencies it may need).
+        self.status_base[parsed.key] = base.get("status", _NO_BASE)
+        new_base["status"] = parsed.status or TaskStatus.TODO
+        self._remember(task, new_base)
         action = "updated" if report else "unchanged"
         self.report.tasks.append(
-            TaskChange(parsed.key, action, desired["title"], parsed.source_line, report)
+            TaskChange(parsed.key, action, desired["title"], parsed.source_line, report, conflicts)
         )
         return task
+
+    def _remember(self, task: Task, base: dict[str, Any]) -> None:
+        """Store the plan's values as the next merge's base: bookkeeping, not a change of
+        the task (no event, ``updated_at`` untouched), written only when it differs."""
+        if base != (task.imported_fields or {}):
+            Task.objects.filter(pk=task.pk).update(imported_fields=base)
+            task.imported_fields = base
 
     def _acceptance(self, task: Task, parsed: ParsedTask) -> list[Any] | None:
         """Add criteria the plan gained, tick what it ticked; never untick or delete."""
@@ -703,7 +791,9 @@ class _Importer:
         return found
 
     def _statuses(self) -> None:
-        """A status the plan states (not plain todo) moves existing tasks through the rules."""
+        """A status the plan states (not plain todo) moves existing tasks through the rules,
+        merged three ways as the fields: a move made on the board since the last import
+        stays when the plan still says what it said then."""
         changes = {c.key: c for c in self.report.tasks}
         for parsed in self.plan.tasks:
             self._at(parsed)
@@ -713,6 +803,17 @@ class _Importer:
             task = self.tasks[parsed.key]
             if task.status == parsed.status:
                 continue
+            base = self.status_base.get(parsed.key, _NO_BASE)
+            if base == parsed.status:  # only the board moved it
+                continue
+            if base != task.status:  # both moved it, or no record of the last import
+                change.conflicts["status"] = {
+                    "plan": parsed.status,
+                    "board": task.status,
+                    "imported": None if base is _NO_BASE else base,
+                }
+                if not self.report.prefer_plan:
+                    continue
             before = task.status
             for step in _path(task.status, parsed.status):
                 reason = f"blocked in {self.report.source_name}" if step == "blocked" else None
@@ -749,12 +850,36 @@ def _path(start: str, goal: str) -> list[str]:
     return []
 
 
+_NO_BASE = object()  # a task imported before merge bases were kept
+
+
+def _base(fields: dict[str, Any], collaborators: list[Agent] | None) -> dict[str, Any]:
+    """The merge base a new task starts with: the plan's values, as JSON."""
+    base = {
+        name: _plain_value(value)
+        for name, value in fields.items()
+        if name not in ("source_plan", "source_line")
+    }
+    if collaborators is not None:
+        base["collaborators"] = _plain_value(collaborators)
+    return base
+
+
+def _live_value(task: Task, name: str) -> Any:
+    """A task field as the merge compares it: names for agents and tracks, JSON values."""
+    if name == "collaborators":
+        return sorted(a.name for a in task.collaborators.all())
+    return _plain_value(getattr(task, name))
+
+
 def _check(text: str, done: bool) -> str:
     return f"[{'x' if done else ' '}] {text}"
 
 
 def _plain_value(value: Any) -> Any:
     """A JSON-friendly view of a field value for the change report."""
+    if isinstance(value, list | tuple) and value and isinstance(value[0], Agent):
+        return sorted(a.name for a in value)
     if isinstance(value, Agent):
         return value.name
     if hasattr(value, "name") and not isinstance(value, str):

@@ -390,6 +390,7 @@ def test_it_prints_the_summary_and_every_parsed_task_as_json(db, capsys):
         "tracks_created": 4,
         "warnings": 2,
         "inferences": 6,
+        "conflicts": 0,
     }
     assert len(summary["inferences"]) == 6 and summary["inferences"][0].startswith("line ")
     assert [t["key"] for t in summary["tasks"]][:3] == ["#1", "#2", "#3"]
