@@ -34,6 +34,7 @@ from coordination.schemas import (
     DependencyIn,
     ImportJobOut,
     ImportOut,
+    PlanOut,
     SnapshotOut,
     TaskIn,
     TaskOut,
@@ -299,6 +300,34 @@ def acceptance_set(
 def agents_list(request: HttpRequest) -> Any:
     allow(request, READ)
     return Agent.objects.prefetch_related("aliases").order_by("name")
+
+
+# --------------------------------------------------------------------------- plans
+
+
+@router.get(
+    "/plans",
+    response=list[PlanOut],
+    url_name="coordination-plans",
+    operation_id="coordination_plans_list",
+)
+def plans_list(request: HttpRequest) -> Any:
+    """Imported plans (each its own key space) with their gates."""
+    allow(request, READ)
+    return list(selectors.plan_list())
+
+
+@router.get(
+    "/plans/{slug}",
+    response=PlanOut,
+    url_name="coordination-plan",
+    operation_id="coordination_plan_get",
+)
+def plan_get(request: HttpRequest, slug: str) -> Any:
+    """One plan by slug, with its gates (``gates_done``: every gate line checked)."""
+    allow(request, READ)
+    plan = selectors.plan_get(slug)
+    return selectors.plan_list().get(pk=plan.pk)
 
 
 # --------------------------------------------------------------------------- import

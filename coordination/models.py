@@ -262,6 +262,29 @@ class Plan(TimeStampedModel):
         super().save(*args, **kwargs)
 
 
+class PlanGate(TimeStampedModel):
+    """One checklist line of a plan's gate ("Pre-GA gates", "Acceptance criteria (Phase 2
+    complete)"): a condition on the plan, not a task. Written by the import only (the
+    plan is its source: edit the plan), one row per line, matched by (section, text)."""
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="gates")
+    section = models.CharField(max_length=300, help_text="the gate's heading in the plan")
+    text = models.TextField()
+    done = models.BooleanField(default=False)
+    line = models.PositiveIntegerField(null=True, blank=True)
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["plan", "order", "id"]
+        indexes = [
+            # A plan's gates in order (board, API, soak source).
+            models.Index(fields=["plan", "order"], name="coord_plangate_plan_order_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"[{'x' if self.done else ' '}] {self.section}: {self.text}"
+
+
 class PlanUpload(TimeStampedModel):
     """An uploaded plan waiting for (or imported by) a ``plan-import`` job.
 

@@ -211,6 +211,35 @@ class SnapshotOut(Schema):
         )
 
 
+class PlanGateOut(Schema):
+    id: int
+    section: str = Field(description="the gate's heading in the plan")
+    text: str
+    done: bool
+    line: int | None
+
+
+class PlanOut(Schema):
+    slug: str = Field(description="the plan's name in references: PLAN:KEY")
+    title: str
+    source_name: str = Field(description="the file last imported")
+    checksum: str
+    task_count: int
+    import_count: int
+    updated_at: datetime
+    gates: list[PlanGateOut]
+    gates_done: bool = Field(description="the plan has gates and every one is checked")
+
+    @staticmethod
+    def resolve_gates(plan: Any) -> list[Any]:
+        return list(plan.gates.all())
+
+    @staticmethod
+    def resolve_gates_done(plan: Any) -> bool:
+        gates = list(plan.gates.all())
+        return bool(gates) and all(g.done for g in gates)
+
+
 class ImportOut(Schema):
     schema_version: int
     source_name: str
@@ -235,6 +264,8 @@ class ImportOut(Schema):
         description="fields changed on the board and in the plan since the last import: "
         "{key, line, field, plan, board, imported}"
     )
+    gates: list[dict[str, Any]] = Field(description="the plan's gates: {section, text, done, line}")
+    gates_changed: list[str] = Field(description="gate lines added, ticked, unticked, removed")
     changes: list[dict[str, Any]]
     tasks: list[dict[str, Any]] = Field(description="every parsed task and its fields")
 

@@ -22,6 +22,7 @@ from coordination.models import (
     AcceptanceItem,
     Agent,
     Plan,
+    PlanGate,
     Priority,
     Snapshot,
     Task,
@@ -75,6 +76,46 @@ def plan_get(slug: str) -> Plan:
         known = ", ".join(Plan.objects.order_by("slug").values_list("slug", flat=True)[:20])
         raise NotFound(f"No plan is named {slug!r} (plans: {known or 'none yet'}).", param="plan")
     return plan
+
+
+def plan_list() -> QuerySet[Plan]:
+    """Plans (key spaces) with their gates, for the API; not the stored text."""
+    gates = Prefetch("gates", queryset=PlanGate.objects.order_by("order", "id"))
+    return Plan.objects.defer("content", "warnings").prefetch_related(gates).order_by("slug")
+
+
+@dataclass
+class PlanGates:
+    """One plan's gates on the board: the checklist and how much of it is done."""
+
+    plan_id: int
+    slug: str
+    title: str
+    gates: list[PlanGate]
+
+    @property
+    def done(self) -> int:
+        return sum(1 for g in self.gates if g.done)
+
+    @property
+    def all_done(self) -> bool:
+        return bool(self.gates) and self.done == len(self.gates)
+
+
+def plan_gates() -> list[PlanGates]:
+    """Every plan that has gates, with them, in one query (the board)."""
+    by_plan: dict[int, PlanGates] = {}
+    rows = PlanGate.objects.select_related("plan").only(
+        "id", "section", "text", "done", "line", "order", "plan__id", "plan__slug", "plan__title"
+    )
+    for gate in rows.order_by("plan__slug", "order", "id"):
+        entry = by_plan.get(gate.plan_id)
+        if entry is None:
+            entry = by_plan[gate.plan_id] = PlanGates(
+                gate.plan_id, gate.plan.slug, gate.plan.title, []
+            )
+        entry.gates.append(gate)
+    return list(by_plan.values())
 
 
 def task_get(key: str) -> Task:
@@ -478,6 +519,7 @@ class Board:
     tracks: list[Track]
     snapshots: list[Snapshot]
     all_tasks: list[LightTask]
+    gates: list[PlanGates] = field(default_factory=list)
 
 
 REVIEW_LIMIT = 50
@@ -582,6 +624,7 @@ def board_build(*, filters: TaskFilter, column_limit: int = 50) -> Board:
         tracks=list(Track.objects.order_by("position", "name").only("id", "name")),
         snapshots=snapshot_series(),
         all_tasks=everything,
+        gates=plan_gates(),
     )
 
 

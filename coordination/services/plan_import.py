@@ -40,6 +40,7 @@ from coordination.models import (
     AcceptanceItem,
     Agent,
     Plan,
+    PlanGate,
     PlanUpload,
     Task,
     TaskDependency,
@@ -148,6 +149,9 @@ class ImportReport:
     plan_id: int | None = None
     plan_slug: str = ""
     prefer_plan: bool = False
+    # The plan's gates as imported, and what the import changed in them.
+    gates: list[dict[str, Any]] = field(default_factory=list)
+    gates_changed: list[str] = field(default_factory=list)
     parsed: ParsedPlan | None = None
 
     def keys(self, action: str) -> list[str]:
@@ -210,6 +214,8 @@ class ImportReport:
             "inferences": self.inferences,
             "prefer_plan": self.prefer_plan,
             "conflicts": self.conflicts(),
+            "gates": self.gates,
+            "gates_changed": self.gates_changed,
             "changes": [asdict(t) for t in self.tasks if t.action != "unchanged"],
             "tasks": plan_to_dict(self.parsed)["tasks"] if self.parsed else [],
         }
@@ -474,10 +480,50 @@ class _Importer:
             self._tick(index, total)
         self._dependencies(total)
         self._statuses()
+        self._gates(plan_row)
         plan_row.task_count = Task.objects.filter(source_plan=plan_row).count()
         plan_row.counts = {k: v for k, v in self.report.counts.items() if k != "tasks"}
         plan_row.warnings = self.report.warnings
         plan_row.save()
+
+    def _gates(self, plan_row: Plan) -> None:
+        """The plan's gates as rows: matched by (section, text), so importing again
+        changes nothing; a line the plan ticks or unticks follows it, one it drops goes."""
+        existing = {(g.section, g.text): g for g in PlanGate.objects.filter(plan=plan_row)}
+        keep: set[int] = set()
+        order = 0
+        for gate in self.plan.gates:
+            for item in gate.items:
+                order += 1
+                key = (gate.title[:300], item.text)
+                row = existing.get(key)
+                if row is None:
+                    row = PlanGate.objects.create(
+                        plan=plan_row,
+                        section=key[0],
+                        text=item.text,
+                        done=item.checked,
+                        line=item.line or None,
+                        order=order,
+                    )
+                    self.report.gates_changed.append(f"added: {_gate_label(row)}")
+                elif (row.done, row.line, row.order) != (item.checked, item.line or None, order):
+                    if row.done != item.checked:
+                        self.report.gates_changed.append(
+                            f"{'ticked' if item.checked else 'unticked'}: {_gate_label(row)}"
+                        )
+                    row.done, row.line, row.order = item.checked, item.line or None, order
+                    row.save(update_fields=["done", "line", "order", "updated_at"])
+                keep.add(row.pk)
+        gone = [g for g in existing.values() if g.pk not in keep]
+        for row in gone:
+            self.report.gates_changed.append(f"removed: {_gate_label(row)}")
+        PlanGate.objects.filter(pk__in=[g.pk for g in gone]).delete()
+        self.report.gates = [
+            {"section": g.title, "text": i.text, "done": i.checked, "line": i.line}
+            for g in self.plan.gates
+            for i in g.items
+        ]
 
     def _tick(self, done: int, total: int) -> None:
         if self.progress is not None:
@@ -851,6 +897,10 @@ def _path(start: str, goal: str) -> list[str]:
 
 
 _NO_BASE = object()  # a task imported before merge bases were kept
+
+
+def _gate_label(gate: PlanGate) -> str:
+    return f"{gate.section}: {gate.text}"
 
 
 def _base(fields: dict[str, Any], collaborators: list[Agent] | None) -> dict[str, Any]:
