@@ -48,6 +48,7 @@ from coordination.services.plan_import import (
     plan_import_data,
     plan_import_runs_as_job,
     plan_import_start,
+    plan_size_check,
 )
 from lukhas_site.errors import InvalidRequest, NotFound, ServiceUnavailable
 
@@ -358,10 +359,10 @@ def plan_upload(
     it (202, the job's id and URLs; its result holds the counts and warnings).
     """
     allow(request, CREATE)
+    plan_size_check(file.size)  # before reading: the upload handler spooled it to disk
     limit = settings.COORDINATION_UPLOAD_MAX_BYTES
-    if file.size and file.size > limit:
-        raise InvalidRequest(f"The plan is {file.size:,} bytes; the limit is {limit:,}.")
-    data, name = file.read(), file.name or "plan.md"
+    data, name = file.read(limit + 1), file.name or "plan.md"
+    plan_size_check(len(data))
     if not plan_import_runs_as_job(len(data), dry_run=dry_run):
         report = plan_import_data(
             data=data,

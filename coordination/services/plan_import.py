@@ -114,6 +114,29 @@ class PlanStoreError(Unprocessable):
         self.line = line
 
 
+class PlanTooLarge(InvalidRequest):
+    """A plan over ``LUKHAS_COORD_UPLOAD_MAX_BYTES``: refused before it is parsed, on
+    every entry point (form, API, CLI) with the same message."""
+
+    code = "plan_too_large"
+
+    def __init__(self, size: int | None, limit: int, *, hint: str = "") -> None:
+        what = f"The plan is {size:,} bytes" if size is not None else "The plan is larger"
+        super().__init__(
+            f"{what}; the limit is {limit:,} (LUKHAS_COORD_UPLOAD_MAX_BYTES){hint}. "
+            "Nothing was imported.",
+            param="file",
+            details={"size": size, "limit": limit},
+        )
+
+
+def plan_size_check(size: int | None, *, limit: int | None = None, hint: str = "") -> None:
+    """Refuse a plan of ``size`` bytes over the limit (the setting unless given)."""
+    limit = settings.COORDINATION_UPLOAD_MAX_BYTES if limit is None else limit
+    if size is not None and size > limit:
+        raise PlanTooLarge(size, limit, hint=hint)
+
+
 def _chunks(values: Sequence[Any]) -> Iterator[list[Any]]:
     items = list(values)
     for start in range(0, len(items), IN_CHUNK):
