@@ -99,3 +99,36 @@ def test_the_admin_shows_a_plans_gates(gated, admin_client):
     assert "every runbook reviewed" in page.content.decode()
     listing = admin_client.get(reverse("admin:coordination_plangate_changelist"))
     assert "zero data loss in the failover drill" in listing.content.decode()
+
+
+def test_a_soak_gate_reads_whether_a_plans_gates_are_all_done(gated):
+    from datetime import UTC, datetime
+
+    from soak.gates import GateSpec
+    from soak.sources.base import MeasureContext
+    from soak.sources.coordination import measure
+
+    now = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    ctx = MeasureContext(
+        run_id=1, release="v1", target_url="", now=now, started_at=now, window_start=now
+    )
+
+    def spec(slug: str) -> GateSpec:
+        return GateSpec.model_validate(
+            {
+                "id": "plan-gates",
+                "title": "plan gates done",
+                "source": "coordination",
+                "tasks": {"plan_gates": slug},
+                "comparator": "==",
+                "threshold": 0,
+            }
+        )
+
+    got = measure(spec("not-tasks"), ctx)
+    assert got.value == 2.0  # two of the three lines are not done
+    assert got.message == "1 of 3 gate line(s) of not-tasks done"
+    assert not spec("not-tasks").compare(got.value)
+    imp(PLAN.replace("- [ ]", "- [x]"))
+    assert measure(spec("NOT-TASKS"), ctx).value == 0.0
+    assert measure(spec("nowhere"), ctx).value is None  # no data, never a pass
