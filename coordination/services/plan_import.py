@@ -651,9 +651,9 @@ class _Importer:
             title=title,
             status=status,
             collaborators=collaborators,
+            imported_fields=base,
             **fields,
         )
-        self._remember(task, base)
         AcceptanceItem.objects.bulk_create(
             AcceptanceItem(task=task, text=item.text, done=item.done, position=position)
             for position, item in enumerate(parsed.acceptance, start=1)
