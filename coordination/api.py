@@ -34,6 +34,7 @@ from coordination.schemas import (
     DependencyIn,
     ImportJobOut,
     ImportOut,
+    PlanOut,
     SnapshotOut,
     TaskIn,
     TaskOut,
@@ -47,6 +48,7 @@ from coordination.services.plan_import import (
     plan_import_data,
     plan_import_runs_as_job,
     plan_import_start,
+    plan_size_check,
 )
 from lukhas_site.errors import InvalidRequest, NotFound, ServiceUnavailable
 
@@ -77,8 +79,16 @@ def _actor(request: HttpRequest) -> Any:
     return f"api-key:{principal.label}"
 
 
+CLEARABLE = ("priority", "risk", "estimate_min_hours", "estimate_max_hours")
+
+
 def _task(key: str) -> Task:
     return selectors.task_detail(key)
+
+
+def _detail(task: Task) -> Task:
+    """The task again after a write, by id: its key alone may name tasks of other plans."""
+    return selectors.task_list().get(pk=task.pk)
 
 
 def _agent(name: str | None) -> Agent | None:
@@ -133,16 +143,18 @@ def task_create(request: HttpRequest, payload: TaskIn) -> Status:
     allow(request, CREATE)
     with transaction.atomic():  # a refused dependency leaves no task, agent or track behind
         task = _create(payload, by=_actor(request))
-    return Status(201, _task(task.key))
+    return Status(201, _detail(task))
 
 
 def _create(payload: TaskIn, *, by: Any) -> Task:
     track, _ = services.track_get_or_create(payload.track or "")
     owner = _agent(payload.owner)
     blockers = [_blocker(key) for key in payload.depends_on]
+    plan = selectors.plan_get(payload.plan) if payload.plan else None
     task = services.task_create(
         by=by,
         key=payload.key,
+        source_plan=plan,
         title=payload.title,
         status=payload.status,
         blocked_reason=payload.blocked_reason,
@@ -188,14 +200,15 @@ def task_update(request: HttpRequest, key: str, payload: TaskPatchIn) -> Task:
     if "collaborators" in data:
         changes["collaborators"] = [a for a in map(_agent, data.pop("collaborators") or []) if a]
     status, reason = data.pop("status", None), data.pop("reason", None)
-    changes.update({k: v for k, v in data.items() if v is not None})
+    # null sent for these means "unknown" (it clears them); for the others, "no change".
+    changes.update({k: v for k, v in data.items() if v is not None or k in CLEARABLE})
     # One request, one outcome: a refused status leaves the other fields unchanged too.
     with transaction.atomic():
         if changes:
             task = services.task_update(task=task, by=_actor(request), **changes)
         if status is not None:
             services.task_transition(task=task, to=status, by=_actor(request), reason=reason)
-    return _task(key)
+    return _detail(task)
 
 
 @router.post(
@@ -290,6 +303,34 @@ def agents_list(request: HttpRequest) -> Any:
     return Agent.objects.prefetch_related("aliases").order_by("name")
 
 
+# --------------------------------------------------------------------------- plans
+
+
+@router.get(
+    "/plans",
+    response=list[PlanOut],
+    url_name="coordination-plans",
+    operation_id="coordination_plans_list",
+)
+def plans_list(request: HttpRequest) -> Any:
+    """Imported plans (each its own key space) with their gates."""
+    allow(request, READ)
+    return list(selectors.plan_list())
+
+
+@router.get(
+    "/plans/{slug}",
+    response=PlanOut,
+    url_name="coordination-plan",
+    operation_id="coordination_plan_get",
+)
+def plan_get(request: HttpRequest, slug: str) -> Any:
+    """One plan by slug, with its gates (``gates_done``: every gate line checked)."""
+    allow(request, READ)
+    plan = selectors.plan_get(slug)
+    return selectors.plan_list().get(pk=plan.pk)
+
+
 # --------------------------------------------------------------------------- import
 
 
@@ -300,9 +341,17 @@ def agents_list(request: HttpRequest) -> Any:
     operation_id="coordination_plan_import",
 )
 def plan_upload(
-    request: HttpRequest, file: File[UploadedFile], dry_run: Form[bool] = False
+    request: HttpRequest,
+    file: File[UploadedFile],
+    dry_run: Form[bool] = False,
+    prefer_plan: Form[bool] = False,
+    plan: Form[str] = "",
 ) -> Status:
     """Import a markdown plan (multipart ``file``); ``dry_run`` reports without writing.
+
+    ``plan`` names the plan (key space) by slug (default: from the file name). A field
+    changed on the board and in the plan since the last import is a conflict in the
+    report; the board's value stays unless ``prefer_plan``.
 
     A plan with an error is refused with its line (400 ``plan_invalid``) and writes nothing.
     Up to ``LUKHAS_PLAN_IMPORT_JOB_BYTES`` (and every dry run) the import runs in the
@@ -310,15 +359,29 @@ def plan_upload(
     it (202, the job's id and URLs; its result holds the counts and warnings).
     """
     allow(request, CREATE)
+    plan_size_check(file.size)  # before reading: the upload handler spooled it to disk
     limit = settings.COORDINATION_UPLOAD_MAX_BYTES
-    if file.size and file.size > limit:
-        raise InvalidRequest(f"The plan is {file.size:,} bytes; the limit is {limit:,}.")
-    data, name = file.read(), file.name or "plan.md"
+    data, name = file.read(limit + 1), file.name or "plan.md"
+    plan_size_check(len(data))
     if not plan_import_runs_as_job(len(data), dry_run=dry_run):
-        report = plan_import_data(data=data, source_name=name, by=_actor(request), dry_run=dry_run)
+        report = plan_import_data(
+            data=data,
+            source_name=name,
+            by=_actor(request),
+            dry_run=dry_run,
+            plan_slug=plan,
+            prefer_plan=prefer_plan,
+        )
         return Status(200, report.to_dict())
-    plan = parse_upload(data, source_name=name)
-    job = plan_import_start(data=data, source_name=name, by=_actor(request), plan=plan)
+    parsed = parse_upload(data, source_name=name)
+    job = plan_import_start(
+        data=data,
+        source_name=name,
+        by=_actor(request),
+        plan=parsed,
+        plan_slug=plan,
+        prefer_plan=prefer_plan,
+    )
     base = settings.JOBS_BASE_URL.rstrip("/")
     return Status(
         202,
@@ -330,7 +393,7 @@ def plan_upload(
             "progress_url": f"{base}/jobs/{job.pk}/progress",
             "source_name": job.params["source_name"],
             "bytes": len(data),
-            "tasks": len(plan.tasks),
+            "tasks": len(parsed.tasks),
         },
     )
 

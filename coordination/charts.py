@@ -67,6 +67,7 @@ def burn_chart(snapshots: Sequence[Snapshot], now: Totals | None = None) -> Safe
                 task_count=now.task_count,
                 done_count=now.done_count,
                 remaining_hours=now.remaining_hours,
+                unestimated_open_count=now.unestimated_open,
             )
         )
     times = [s.taken_at.isoformat() for s in snapshots]
@@ -87,7 +88,7 @@ def burn_chart(snapshots: Sequence[Snapshot], now: Totals | None = None) -> Safe
                 line={"color": STATUS_COLOURS[TaskStatus.DONE]},
             ),
             go.Scatter(
-                name="remaining hours",
+                name="remaining hours (estimated tasks only)",
                 x=times,
                 y=[s.remaining_hours for s in snapshots],
                 mode="lines+markers",
@@ -105,13 +106,21 @@ def burn_chart(snapshots: Sequence[Snapshot], now: Totals | None = None) -> Safe
     return _safe_json(figure)
 
 
+def _remaining_title(totals: Totals) -> str:
+    """The chart says what its bars leave out: open tasks without an estimate."""
+    title = "Remaining estimate by owner (h)"
+    if totals.unestimated_open:
+        title += f": {totals.unestimated_open} open tasks without an estimate not counted"
+    return title
+
+
 def remaining_by_owner_chart(totals: Totals) -> SafeString:
     hours = totals.remaining_hours_by_owner
     figure = go.Figure(
         [go.Bar(x=list(hours), y=list(hours.values()), marker_color="#b7791f", name="hours")]
     )
     figure.update_layout(
-        title={"text": "Remaining estimate by owner (h)", "x": 0},
+        title={"text": _remaining_title(totals), "x": 0},
         yaxis_title="hours",
         showlegend=False,
         **_LAYOUT,

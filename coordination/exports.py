@@ -18,12 +18,18 @@ from typing import Any
 
 from django.utils import timezone
 
-from coordination.models import Snapshot, TaskStatus, status_label
+from coordination.models import (
+    Snapshot,
+    TaskStatus,
+    remaining_label,
+    status_label,
+)
 from coordination.selectors import (
     NO_TRACK_LABEL,
     UNASSIGNED_LABEL,
     ExportRecord,
     blockers,
+    clashing_keys,
     dependency_edges,
     events_between,
     export_records,
@@ -36,12 +42,21 @@ from coordination.selectors import (
 
 SCHEMA_VERSION = 1
 SCHEMA_ID = "https://lukhas.ops/schemas/coordination/task_status.v1.json"
+# Version 2: unknown is null (priority, risk), totals say what they leave out, every
+# task names its plan. Version 1 stays at its old file name for its readers.
+SCHEMA_V2_VERSION = 2
+SCHEMA_V2_ID = "https://lukhas.ops/schemas/coordination/task_status.v2.json"
 TASK_STATUS = "task_status.json"
+TASK_STATUS_V2 = "task_status.v2.json"
 DASHBOARD = "COORDINATION_DASHBOARD.md"
 DAILY_REPORT = "daily_report.md"
-EXPORT_NAMES = (TASK_STATUS, DASHBOARD, DAILY_REPORT)
+EXPORT_NAMES = (TASK_STATUS, TASK_STATUS_V2, DASHBOARD, DAILY_REPORT)
+# What version 1 writes for an unknown priority or risk: it has no null, and "medium"
+# is what every such task showed before unknown existed. Read version 2 to tell them apart.
+V1_UNKNOWN = "medium"
 CONTENT_TYPES = {
     TASK_STATUS: "application/json",
+    TASK_STATUS_V2: "application/json",
     DASHBOARD: "text/markdown; charset=utf-8",
     DAILY_REPORT: "text/markdown; charset=utf-8",
 }
@@ -59,6 +74,12 @@ def _when(value: datetime) -> str:
 def _cell(value: Any) -> str:
     """A markdown table cell: pipes escaped, one line."""
     return " ".join(str(value).replace("|", "\\|").split())
+
+
+def _remaining(snapshot: Snapshot) -> str:
+    return remaining_label(
+        snapshot.remaining_hours, snapshot.estimated_open_count, snapshot.unestimated_open_count
+    )
 
 
 def _snapshot_name(snapshot: Snapshot) -> str:
@@ -96,12 +117,14 @@ def export_bundle(*, snapshot: Snapshot | None = None) -> ExportBundle:
     edges = dependency_edges()
     tasks = export_records(edges)
     graph = graph_view(light_tasks(), edges)
+    status_v2 = task_status_v2(current, tasks, graph)
     status = task_status(current, tasks, graph)
     return ExportBundle(
         snapshot=current,
         previous=previous,
         files={
             TASK_STATUS: json.dumps(status, indent=2, ensure_ascii=False) + "\n",
+            TASK_STATUS_V2: json.dumps(status_v2, indent=2, ensure_ascii=False) + "\n",
             DASHBOARD: dashboard_markdown(current, tasks, graph),
             DAILY_REPORT: daily_report(previous, current),
         },
@@ -112,6 +135,31 @@ def export_bundle(*, snapshot: Snapshot | None = None) -> ExportBundle:
 
 
 def task_status(snapshot: Snapshot, tasks: list[ExportRecord], graph: Any) -> dict[str, Any]:
+    """Version 1 (``task_status.json``): an unknown priority or risk reads ``V1_UNKNOWN``."""
+    document = _task_status(snapshot, tasks, graph)
+    for entry in document["tasks"]:
+        for name in ("priority", "risk"):
+            if entry[name] is None:
+                entry[name] = V1_UNKNOWN
+    return document
+
+
+def task_status_v2(snapshot: Snapshot, tasks: list[ExportRecord], graph: Any) -> dict[str, Any]:
+    """Version 2 (``task_status.v2.json``): unknown is null, totals count what they omit."""
+    document = _task_status(snapshot, tasks, graph)
+    document["$schema"] = SCHEMA_V2_ID
+    document["schema_version"] = SCHEMA_V2_VERSION
+    totals = document["totals"]
+    # From the snapshot, as the other totals; null on a snapshot older than the counts.
+    totals["estimated_open"] = snapshot.estimated_open_count
+    totals["unestimated_open"] = snapshot.unestimated_open_count
+    totals["remaining_label"] = _remaining(snapshot)
+    totals["priority_unknown"] = sum(1 for t in tasks if t.priority is None)
+    totals["risk_unknown"] = sum(1 for t in tasks if t.risk is None)
+    return document
+
+
+def _task_status(snapshot: Snapshot, tasks: list[ExportRecord], graph: Any) -> dict[str, Any]:
     return {
         "$schema": SCHEMA_ID,
         "schema_version": SCHEMA_VERSION,
@@ -133,7 +181,7 @@ def task_status(snapshot: Snapshot, tasks: list[ExportRecord], graph: Any) -> di
         },
         "critical_path": {
             "hours": graph.critical_path_hours,
-            "tasks": [t.key for t in graph.critical_path],
+            "tasks": [t.label or t.key for t in graph.critical_path],
         },
         "tasks": [_task_entry(task, graph) for task in tasks],
     }
@@ -149,6 +197,8 @@ def _task_entry(task: ExportRecord, graph: Any) -> dict[str, Any]:
         }
     return {
         "key": task.key,
+        "plan": task.plan,
+        "ref": task.label or task.key,
         "title": task.title,
         "track": task.track,
         "owner": task.owner,
@@ -173,7 +223,7 @@ def _task_entry(task: ExportRecord, graph: Any) -> dict[str, Any]:
         },
         "depends_on": task.depends_on,
         "blocks": task.blocks,
-        "waits_for": [graph.tasks[i].key for i in graph.waits_for.get(task.id, [])],
+        "waits_for": [graph.tasks[i].label for i in graph.waits_for.get(task.id, [])],
         "holds_up": graph.holds_up.get(task.id, 0),
         "blocked_reason": task.blocked_reason,
         "source": {"plan": task.source_plan, "line": task.source_line},
@@ -191,7 +241,7 @@ def dashboard_markdown(snapshot: Snapshot, tasks: list[ExportRecord], graph: Any
         f"Generated {_when(timezone.now())} from {_snapshot_name(snapshot)} "
         f"({_when(snapshot.taken_at)}): **{snapshot.task_count} tasks**, "
         f"{snapshot.open_count} open, {snapshot.done_count} done, "
-        f"**{snapshot.remaining_hours:g} h** of estimated work remaining.",
+        f"**{_remaining(snapshot)}** of estimated work remaining.",
         "",
         "## By status",
         "",
@@ -200,7 +250,7 @@ def dashboard_markdown(snapshot: Snapshot, tasks: list[ExportRecord], graph: Any
     ]
     keys_by_status: dict[str, list[str]] = {}
     for task in tasks:
-        keys_by_status.setdefault(task.status, []).append(task.key)
+        keys_by_status.setdefault(task.status, []).append(task.label or task.key)
     for status, label in TaskStatus.choices:
         keys = keys_by_status.get(status, [])
         lines.append(f"| {label} | {len(keys)} | {_cell(', '.join(keys)) or '—'} |")
@@ -222,10 +272,10 @@ def dashboard_markdown(snapshot: Snapshot, tasks: list[ExportRecord], graph: Any
         for blocker in found:
             why = blocker.reason or ""
             if blocker.waits_for:
-                waits = ", ".join(t.key for t in blocker.waits_for)
+                waits = ", ".join(t.label for t in blocker.waits_for)
                 why = f"{why}; waits for {waits}" if why else f"waits for {waits}"
             lines.append(
-                f"| {_cell(blocker.task.key)}: {_cell(blocker.task.title)} "
+                f"| {_cell(blocker.task.label)}: {_cell(blocker.task.title)} "
                 f"| {status_label(blocker.task.status)} | {_cell(why)} | {blocker.holds_up} |"
             )
     else:
@@ -240,7 +290,7 @@ def dashboard_markdown(snapshot: Snapshot, tasks: list[ExportRecord], graph: Any
         ]
         for task in review:
             lines.append(
-                f"| {_cell(task.key)}: {_cell(task.title)} "
+                f"| {_cell(task.label)}: {_cell(task.title)} "
                 f"| {_cell(task.owner or UNASSIGNED_LABEL)} "
                 f"| {_cell(task.reviewer or '—')} "
                 f"| {'yes' if task.requires_critical_review else 'no'} "
@@ -252,7 +302,7 @@ def dashboard_markdown(snapshot: Snapshot, tasks: list[ExportRecord], graph: Any
     if graph.critical_path:
         lines.append(
             " → ".join(
-                f"{t.key} ({t.remaining_hours:g} h)" if t.remaining_hours else t.key
+                f"{t.label} ({t.remaining_hours:g} h)" if t.remaining_hours else t.label
                 for t in graph.critical_path
             )
         )
@@ -319,12 +369,14 @@ def daily_report(previous: Snapshot | None, current: Snapshot) -> str:
         lines.append(", ".join(removed) if removed else "None.")
     start = previous.taken_at if previous else None
     events = list(events_between(start, current.taken_at)[: ACTIVITY_LIMIT + 1])
+    clashing = clashing_keys()
     lines += ["", "## Activity", ""]
     if events:
         lines += ["| When | Task | Who | What | From | To |", "|---|---|---|---|---|---|"]
         for event in events[:ACTIVITY_LIMIT]:
+            task = event.task.ref if event.task.key in clashing else event.task.key
             lines.append(
-                f"| {_when(event.created_at)} | {_cell(event.task.key)} | {_cell(event.actor)} "
+                f"| {_when(event.created_at)} | {_cell(task)} | {_cell(event.actor)} "
                 f"| {_cell(event.field)} | {_cell(event.from_value)[:80]} "
                 f"| {_cell(event.to_value)[:80]} |"
             )

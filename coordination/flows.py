@@ -91,7 +91,12 @@ def apply(ctx: StepContext) -> dict[str, Any]:
     relay = _ProgressRelay(ctx)
     relay.start()
     try:
-        report = plan_upload_import(upload_id=ctx.params["upload"], progress=relay.update)
+        report = plan_upload_import(
+            upload_id=ctx.params["upload"],
+            progress=relay.update,
+            plan_slug=ctx.params.get("plan", ""),
+            prefer_plan=bool(ctx.params.get("prefer_plan", False)),
+        )
     finally:
         relay.stop()
     total = 2 * len(report.tasks)

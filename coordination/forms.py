@@ -8,7 +8,12 @@ from django import forms
 from django.conf import settings
 
 from coordination.plan_parser import ParsedPlan
-from coordination.services.plan_import import PlanImportError, parse_upload
+from coordination.services.plan_import import (
+    PlanImportError,
+    PlanTooLarge,
+    parse_upload,
+    plan_size_check,
+)
 
 
 class PlanUploadForm(forms.Form):
@@ -21,6 +26,11 @@ class PlanUploadForm(forms.Form):
     dry_run = forms.BooleanField(
         required=False, label="Dry run: show what would change, write nothing"
     )
+    prefer_plan = forms.BooleanField(
+        required=False,
+        label="On a conflict, take the plan's value (a field changed on the board and in "
+        "the plan since the last import); by default the board's value stays",
+    )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -28,10 +38,13 @@ class PlanUploadForm(forms.Form):
         if upload is None:
             return cleaned
         limit = settings.COORDINATION_UPLOAD_MAX_BYTES
-        if upload.size > limit:
-            self.add_error("file", f"The plan is {upload.size:,} bytes; the limit is {limit:,}.")
+        try:
+            plan_size_check(upload.size)
+            data = upload.read(limit + 1)
+            plan_size_check(len(data))
+        except PlanTooLarge as exc:
+            self.add_error("file", exc.message)
             return cleaned
-        data = upload.read()
         try:
             cleaned["plan"] = parse_upload(data, source_name=upload.name)
         except PlanImportError as exc:

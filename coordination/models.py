@@ -8,11 +8,14 @@ writes these rows. The status table (``TRANSITIONS``) sits here, beside
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.text import slugify
 
 from coordination.plan_parser import normalize_agent_name
 from lukhas_site.models import TimeStampedModel
@@ -208,11 +211,27 @@ class Track(TimeStampedModel):
         return self.name
 
 
-class Plan(TimeStampedModel):
-    """A markdown plan as imported: which document, its checksum, what it produced."""
+def plan_slug_for(source_name: str) -> str:
+    """The key space a document imports into: its file name without extension, slugified
+    (``coordination-task-assignments.md`` -> ``coordination-task-assignments``)."""
+    stem = PurePosixPath((source_name or "").replace("\\", "/")).stem
+    return slugify(stem.replace(".", "-"))[:100].strip("-") or "plan"
 
+
+class Plan(TimeStampedModel):
+    """A plan: its own key space of tasks (``slug``), and its latest imported document.
+
+    A task's identity is (plan, key): two plans may both have ``#1``. Importing a
+    revised document of the same plan (same slug) updates this row and its tasks.
+    """
+
+    slug = models.SlugField(
+        max_length=100,
+        unique=True,
+        help_text="the plan's name in references (PLAN:KEY); from the file name",
+    )
     source_name = models.CharField(max_length=255)
-    checksum = models.CharField(max_length=64, help_text="sha256 of the uploaded file")
+    checksum = models.CharField(max_length=64, help_text="sha256 of the last imported file")
     title = models.CharField(max_length=300, blank=True)
     imported_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
@@ -228,14 +247,42 @@ class Plan(TimeStampedModel):
     class Meta:
         ordering = ["-updated_at"]
         constraints = [
-            # The same document imported again is the same Plan row (re-import).
-            models.UniqueConstraint(
-                fields=["source_name", "checksum"], name="coord_plan_source_checksum_uniq"
-            ),
+            # save() lowercases it, so ``SOAK:S2`` and ``soak:S2`` name the same plan.
+            models.CheckConstraint(condition=~Q(slug=""), name="coord_plan_slug_not_empty"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.source_name} ({self.checksum[:8]})"
+        return f"{self.slug} ({self.source_name}, {self.checksum[:8]})"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        # A derived column when not given, as AgentAlias.normalized: never empty.
+        if not self.slug:
+            self.slug = plan_slug_for(self.source_name)
+        self.slug = self.slug.lower()
+        super().save(*args, **kwargs)
+
+
+class PlanGate(TimeStampedModel):
+    """One checklist line of a plan's gate ("Pre-GA gates", "Acceptance criteria (Phase 2
+    complete)"): a condition on the plan, not a task. Written by the import only (the
+    plan is its source: edit the plan), one row per line, matched by (section, text)."""
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="gates")
+    section = models.CharField(max_length=300, help_text="the gate's heading in the plan")
+    text = models.TextField()
+    done = models.BooleanField(default=False)
+    line = models.PositiveIntegerField(null=True, blank=True)
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["plan", "order", "id"]
+        indexes = [
+            # A plan's gates in order (board, API, soak source).
+            models.Index(fields=["plan", "order"], name="coord_plangate_plan_order_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"[{'x' if self.done else ' '}] {self.section}: {self.text}"
 
 
 class PlanUpload(TimeStampedModel):
@@ -266,7 +313,8 @@ class PlanUpload(TimeStampedModel):
 class Task(TimeStampedModel):
     """One unit of work with an owner, a status and the rules of ``coordination.services``."""
 
-    key = models.CharField(max_length=64, unique=True, help_text="as plans write it: CC-1, #1, A")
+    # Unique within its plan (``source_plan``), not globally: see Meta.constraints.
+    key = models.CharField(max_length=64, help_text="as plans write it: CC-1, #1, A")
     title = models.CharField(max_length=300)
     track = models.ForeignKey(
         Track, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
@@ -280,8 +328,10 @@ class Task(TimeStampedModel):
     )
     status = models.CharField(max_length=20, choices=TaskStatus, default=TaskStatus.TODO)
     status_changed_at = models.DateTimeField(null=True, blank=True)
-    priority = models.CharField(max_length=10, choices=Priority, default=Priority.MEDIUM)
-    risk = models.CharField(max_length=10, choices=Risk, default=Risk.MEDIUM)
+    # Null is "unknown": what the plan (or whoever made the task) did not say. Never a
+    # default a reader would take for a decision ("medium" for 34 of 48 cards).
+    priority = models.CharField(max_length=10, choices=Priority, null=True, blank=True)
+    risk = models.CharField(max_length=10, choices=Risk, null=True, blank=True)
     estimate_min_hours = models.FloatField(null=True, blank=True)
     estimate_max_hours = models.FloatField(null=True, blank=True)
     files = models.JSONField(default=list, blank=True)
@@ -306,10 +356,21 @@ class Task(TimeStampedModel):
     blocked_reason = models.TextField(blank=True)
     goal = models.TextField(blank=True)
     notes = models.TextField(blank=True)
+    # The key space: tasks of a plan, or (null) tasks created on the board, the API or
+    # the admin. PROTECT: a plan's tasks moving into the null space could clash there.
     source_plan = models.ForeignKey(
-        Plan, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
+        Plan,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tasks",
+        verbose_name="plan",
     )
     source_line = models.PositiveIntegerField(null=True, blank=True)
+    # What the plan said at the last import, field by field ({"owner": "Codex", ...}):
+    # the base of the three-way merge. A field whose live value differs from it was
+    # changed on the board or the API since, and a re-import does not overwrite it.
+    imported_fields = models.JSONField(default=dict, blank=True, editable=False)
     dependencies = models.ManyToManyField(
         "self",
         symmetrical=False,
@@ -331,8 +392,23 @@ class Task(TimeStampedModel):
             models.Index(fields=["track", "status"], name="coord_task_track_status_idx"),
             # The webhook links check suites to tasks by PR number.
             models.Index(fields=["pr_number"], name="coord_task_pr_number_idx"),
+            # Lookups by key alone (API paths, GitHub links), across plans.
+            models.Index(fields=["key"], name="coord_task_key_idx"),
         ]
         constraints = [
+            # A task is (plan, key): two plans may both have #1.
+            models.UniqueConstraint(
+                fields=["source_plan", "key"],
+                name="coord_task_plan_key_uniq",
+                violation_error_message="This plan already has a task with that key.",
+            ),
+            # NULLs are distinct in a unique index: the tasks without a plan need their own.
+            models.UniqueConstraint(
+                fields=["key"],
+                condition=Q(source_plan__isnull=True),
+                name="coord_task_key_uniq_without_plan",
+                violation_error_message="A task without a plan has that key already.",
+            ),
             models.CheckConstraint(
                 condition=~Q(status=TaskStatus.BLOCKED) | ~Q(blocked_reason=""),
                 name="coord_task_blocked_has_reason",
@@ -359,7 +435,17 @@ class Task(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.key}: {self.title}"
+        return f"{self.key}: {self.title}"  # not .ref: no query per row in admin lists
+
+    @property
+    def plan_slug(self) -> str:
+        """The slug of the task's plan, "" for a task without one (loads the plan)."""
+        return self.source_plan.slug if self.source_plan_id else ""
+
+    @property
+    def ref(self) -> str:
+        """The key that names this task everywhere: ``plan:KEY`` (``KEY`` without a plan)."""
+        return qualified_key(self.plan_slug, self.key)
 
     @property
     def is_open(self) -> bool:
@@ -383,11 +469,36 @@ class Task(TimeStampedModel):
         return f"{_hours(low)}\u2013{_hours(high)}h"  # en dash
 
     @property
+    def has_estimate(self) -> bool:
+        return self.estimate_min_hours is not None or self.estimate_max_hours is not None
+
+    @property
     def remaining_hours(self) -> float:
-        """What an open task still costs: its maximum estimate (0 when none or closed)."""
+        """What an open task still costs: its maximum estimate (0 when none or closed;
+        totals count the open tasks without an estimate apart: ``remaining_label``)."""
         if not self.is_open:
             return 0.0
         return float(self.estimate_max_hours or self.estimate_min_hours or 0.0)
+
+
+UNKNOWN_LABEL = "unknown"
+
+
+def remaining_label(hours: float, estimated: int | None, unestimated: int | None) -> str:
+    """ "34.6 h over 21 estimated tasks, 27 without an estimate": a total that says what it
+    leaves out (only the hours when the counts are unknown, as on old snapshots)."""
+    text = f"{hours:g} h"
+    if estimated is None or unestimated is None:
+        return text
+    text += f" over {estimated} estimated task{'s' if estimated != 1 else ''}"
+    if unestimated:
+        text += f", {unestimated} without an estimate"
+    return text
+
+
+def qualified_key(plan_slug: str, key: str) -> str:
+    """``PLAN:KEY`` as plans write cross-plan references; a task without a plan is ``KEY``."""
+    return f"{plan_slug}:{key}" if plan_slug else key
 
 
 def _hours(value: float) -> str:
@@ -491,6 +602,10 @@ class Snapshot(TimeStampedModel):
     by_owner = models.JSONField(default=dict, help_text="{owner: {status: count}}")
     by_track = models.JSONField(default=dict, help_text="{track: {status: count}}")
     remaining_hours = models.FloatField(default=0.0)
+    # What remaining_hours is made of: open tasks with an estimate, and without one
+    # (left out of the sum). Null on snapshots taken before they were counted.
+    estimated_open_count = models.PositiveIntegerField(null=True, blank=True)
+    unestimated_open_count = models.PositiveIntegerField(null=True, blank=True)
     remaining_hours_by_owner = models.JSONField(default=dict)
     task_statuses = models.JSONField(default=dict, help_text="{key: status}, for the daily diff")
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from ninja import Field, Schema
 
-from coordination.models import Priority, Risk, Snapshot, Task, TaskStatus
+from coordination.models import Priority, Risk, Snapshot, Task, TaskStatus, remaining_label
 
 
 class AgentOut(Schema):
@@ -32,15 +32,17 @@ class AcceptanceItemOut(Schema):
 
 class TaskOut(Schema):
     id: int
-    key: str
+    key: str = Field(description="as the plan writes it; unique within its plan only")
+    plan: str | None = Field(description="the plan's slug: the task's key space (null: none)")
+    ref: str = Field(description="PLAN:KEY (KEY without a plan): names the task everywhere")
     title: str
     track: str | None
     owner: str | None
     collaborators: list[str]
     reviewer: str | None
     status: TaskStatus
-    priority: Priority
-    risk: Risk
+    priority: Priority | None = Field(description="null: unknown (nobody said)")
+    risk: Risk | None = Field(description="null: unknown (nobody said)")
     estimate_min_hours: float | None
     estimate_max_hours: float | None
     files: list[str]
@@ -84,12 +86,20 @@ class TaskOut(Schema):
         return sorted(agent.name for agent in task.collaborators.all())
 
     @staticmethod
+    def resolve_plan(task: Task) -> str | None:
+        return task.plan_slug or None
+
+    @staticmethod
+    def resolve_ref(task: Task) -> str:
+        return task.ref
+
+    @staticmethod
     def resolve_depends_on(task: Task) -> list[str]:
-        return sorted(t.key for t in task.dependencies.all())
+        return sorted(_name_from(task, t) for t in task.dependencies.all())
 
     @staticmethod
     def resolve_blocks(task: Task) -> list[str]:
-        return sorted(t.key for t in task.dependents.all())
+        return sorted(_name_from(task, t) for t in task.dependents.all())
 
     @staticmethod
     def resolve_acceptance(task: Task) -> list[Any]:
@@ -101,8 +111,16 @@ class TaskOut(Schema):
         return task.source_plan.source_name if task.source_plan_id else None
 
 
+def _name_from(task: Task, other: Task) -> str:
+    """``other`` as ``task``'s plan writes it: its key in the same plan, else PLAN:KEY."""
+    return other.key if other.source_plan_id == task.source_plan_id else other.ref
+
+
 class TaskIn(Schema):
     key: str = Field(description="as plans write it: CC-1, #1, A, E402-1")
+    plan: str | None = Field(
+        None, description="the slug of an imported plan to create the task in (default: none)"
+    )
     title: str
     track: str | None = Field(None, description="a track's name (created if new)")
     owner: str | None = Field(None, description="an agent's name or alias (created if unknown)")
@@ -110,8 +128,8 @@ class TaskIn(Schema):
     reviewer: str | None = None
     status: TaskStatus = TaskStatus.TODO
     blocked_reason: str = ""
-    priority: Priority = Priority.MEDIUM
-    risk: Risk = Risk.MEDIUM
+    priority: Priority | None = Field(None, description="null (the default): unknown")
+    risk: Risk | None = Field(None, description="null (the default): unknown")
     estimate_min_hours: float | None = Field(None, ge=0)
     estimate_max_hours: float | None = Field(None, ge=0)
     files: list[str] = []
@@ -120,7 +138,9 @@ class TaskIn(Schema):
     requires_critical_review: bool = False
     goal: str = ""
     notes: str = ""
-    depends_on: list[str] = Field([], description="keys of tasks that must be done first")
+    depends_on: list[str] = Field(
+        [], description="tasks that must be done first: KEY, or PLAN:KEY for a plan's task"
+    )
     acceptance: list[str] = Field([], description="acceptance criteria, unchecked")
 
 
@@ -134,10 +154,10 @@ class TaskPatchIn(Schema):
     reviewer: str | None = None
     status: TaskStatus | None = None
     reason: str | None = Field(None, description="why, when status is blocked")
-    priority: Priority | None = None
-    risk: Risk | None = None
-    estimate_min_hours: float | None = Field(None, ge=0)
-    estimate_max_hours: float | None = Field(None, ge=0)
+    priority: Priority | None = Field(None, description="null: unknown")
+    risk: Risk | None = Field(None, description="null: unknown")
+    estimate_min_hours: float | None = Field(None, ge=0, description="null: no estimate")
+    estimate_max_hours: float | None = Field(None, ge=0, description="null: no estimate")
     files: list[str] | None = None
     branch: str | None = None
     pr_url: str | None = None
@@ -166,7 +186,13 @@ class SnapshotOut(Schema):
     task_count: int
     open_count: int
     done_count: int
-    remaining_hours: float
+    remaining_hours: float = Field(description="the maximum estimates of open estimated tasks")
+    estimated_open_count: int | None = Field(description="open tasks remaining_hours sums")
+    unestimated_open_count: int | None = Field(
+        description="open tasks without an estimate: left out of remaining_hours (null: "
+        "not counted on snapshots that old)"
+    )
+    remaining_label: str = Field(description="'34.6 h over 21 estimated tasks, 27 without …'")
     by_status: dict[str, int]
     by_owner: dict[str, dict[str, int]]
     by_track: dict[str, dict[str, int]]
@@ -175,6 +201,43 @@ class SnapshotOut(Schema):
     @staticmethod
     def resolve_slot(snapshot: Snapshot) -> str | None:
         return snapshot.slot or None
+
+    @staticmethod
+    def resolve_remaining_label(snapshot: Snapshot) -> str:
+        return remaining_label(
+            snapshot.remaining_hours,
+            snapshot.estimated_open_count,
+            snapshot.unestimated_open_count,
+        )
+
+
+class PlanGateOut(Schema):
+    id: int
+    section: str = Field(description="the gate's heading in the plan")
+    text: str
+    done: bool
+    line: int | None
+
+
+class PlanOut(Schema):
+    slug: str = Field(description="the plan's name in references: PLAN:KEY")
+    title: str
+    source_name: str = Field(description="the file last imported")
+    checksum: str
+    task_count: int
+    import_count: int
+    updated_at: datetime
+    gates: list[PlanGateOut]
+    gates_done: bool = Field(description="the plan has gates and every one is checked")
+
+    @staticmethod
+    def resolve_gates(plan: Any) -> list[Any]:
+        return list(plan.gates.all())
+
+    @staticmethod
+    def resolve_gates_done(plan: Any) -> bool:
+        gates = list(plan.gates.all())
+        return bool(gates) and all(g.done for g in gates)
 
 
 class ImportOut(Schema):
@@ -185,6 +248,7 @@ class ImportOut(Schema):
     dry_run: bool
     repaired_mojibake: bool
     plan_id: int | None
+    plan: str = Field(description="the slug of the plan (key space) the tasks went into")
     counts: dict[str, int]
     created: list[str]
     updated: list[str]
@@ -192,6 +256,16 @@ class ImportOut(Schema):
     agents_created: list[dict[str, str]]
     tracks_created: list[str]
     warnings: list[str]
+    inferences: list[str] = Field(
+        description="what the importer inferred rather than read, with its line: check them"
+    )
+    prefer_plan: bool = Field(description="conflicts took the plan's value (else the board's)")
+    conflicts: list[dict[str, Any]] = Field(
+        description="fields changed on the board and in the plan since the last import: "
+        "{key, line, field, plan, board, imported}"
+    )
+    gates: list[dict[str, Any]] = Field(description="the plan's gates: {section, text, done, line}")
+    gates_changed: list[str] = Field(description="gate lines added, ticked, unticked, removed")
     changes: list[dict[str, Any]]
     tasks: list[dict[str, Any]] = Field(description="every parsed task and its fields")
 

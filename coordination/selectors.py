@@ -21,6 +21,8 @@ from coordination.models import (
     TRANSITIONS,
     AcceptanceItem,
     Agent,
+    Plan,
+    PlanGate,
     Priority,
     Snapshot,
     Task,
@@ -28,9 +30,10 @@ from coordination.models import (
     TaskEvent,
     TaskStatus,
     Track,
+    remaining_label,
     status_label,
 )
-from lukhas_site.errors import NotFound
+from lukhas_site.errors import Conflict, NotFound
 
 PRIORITY_ORDER = {p: i for i, p in enumerate(Priority.values)}
 UNASSIGNED_LABEL = "(unassigned)"
@@ -52,24 +55,99 @@ def task_list(filters: TaskFilter | None = None) -> QuerySet[Task]:
     """The API's list: filtered, with collaborators, dependencies and checklist prefetched."""
     queryset = task_queryset().prefetch_related(
         "collaborators",
-        Prefetch("dependencies", queryset=Task.objects.only("id", "key")),
-        Prefetch("dependents", queryset=Task.objects.only("id", "key")),
+        Prefetch("dependencies", queryset=_related_tasks()),
+        Prefetch("dependents", queryset=_related_tasks()),
         Prefetch("acceptance_items", queryset=AcceptanceItem.objects.order_by("position", "id")),
     )
     if filters is not None:
         queryset = filters.filter(queryset)
-    return queryset.order_by("key")
+    return queryset.order_by("key", "source_plan__slug")
+
+
+def _related_tasks() -> QuerySet[Task]:
+    """Dependencies as the API names them: key and plan (``PLAN:KEY`` across plans)."""
+    return Task.objects.select_related("source_plan").only("id", "key", "source_plan__slug")
+
+
+def plan_get(slug: str) -> Plan:
+    """The plan named ``slug`` (case-insensitive); NotFound lists the plans there are."""
+    plan = Plan.objects.filter(slug=(slug or "").strip().lower()).first()
+    if plan is None:
+        known = ", ".join(Plan.objects.order_by("slug").values_list("slug", flat=True)[:20])
+        raise NotFound(f"No plan is named {slug!r} (plans: {known or 'none yet'}).", param="plan")
+    return plan
+
+
+def plan_list() -> QuerySet[Plan]:
+    """Plans (key spaces) with their gates, for the API; not the stored text."""
+    gates = Prefetch("gates", queryset=PlanGate.objects.order_by("order", "id"))
+    return Plan.objects.defer("content", "warnings").prefetch_related(gates).order_by("slug")
+
+
+@dataclass
+class PlanGates:
+    """One plan's gates on the board: the checklist and how much of it is done."""
+
+    plan_id: int
+    slug: str
+    title: str
+    gates: list[PlanGate]
+
+    @property
+    def done(self) -> int:
+        return sum(1 for g in self.gates if g.done)
+
+    @property
+    def all_done(self) -> bool:
+        return bool(self.gates) and self.done == len(self.gates)
+
+
+def plan_gates() -> list[PlanGates]:
+    """Every plan that has gates, with them, in one query (the board)."""
+    by_plan: dict[int, PlanGates] = {}
+    rows = PlanGate.objects.select_related("plan").only(
+        "id", "section", "text", "done", "line", "order", "plan__id", "plan__slug", "plan__title"
+    )
+    for gate in rows.order_by("plan__slug", "order", "id"):
+        entry = by_plan.get(gate.plan_id)
+        if entry is None:
+            entry = by_plan[gate.plan_id] = PlanGates(
+                gate.plan_id, gate.plan.slug, gate.plan.title, []
+            )
+        entry.gates.append(gate)
+    return list(by_plan.values())
 
 
 def task_get(key: str) -> Task:
-    """The task with ``key``; '1' also finds '#1'. NotFound says which key."""
-    key = (key or "").strip()
-    task = Task.objects.filter(key=key).first()
-    if task is None and key.isdigit():
-        task = Task.objects.filter(key=f"#{key}").first()
-    if task is None:
-        raise NotFound(f"No task has the key {key!r}.", param="key")
-    return task
+    """The task a reference names: ``KEY``, or ``PLAN:KEY`` (``:KEY`` for a task without a
+    plan); '1' also finds '#1'. NotFound says which key; a bare key that two plans use
+    is refused with the qualified names to use instead."""
+    ref = (key or "").strip()
+    query = Task.objects.select_related("source_plan").defer(
+        "source_plan__content", "source_plan__warnings"
+    )
+    slug, sep, bare = ref.partition(":")
+    if sep and (not slug or Plan.objects.filter(slug=slug.lower()).exists()):
+        query = (
+            query.filter(source_plan__slug=slug.lower())
+            if slug
+            else query.filter(source_plan__isnull=True)
+        )
+        ref = bare.strip()
+    candidates = list(query.filter(key=ref)[:10])
+    if not candidates and ref.isdigit():
+        candidates = list(query.filter(key=f"#{ref}")[:10])
+    if not candidates:
+        raise NotFound(f"No task has the key {(key or '').strip()!r}.", param="key")
+    if len(candidates) > 1:
+        names = ", ".join(sorted(t.ref for t in candidates))
+        raise Conflict(
+            f"{ref!r} names {len(candidates)} tasks: {names}. Write PLAN:KEY to choose one.",
+            param="key",
+            code="ambiguous_key",
+            details={"candidates": sorted(t.ref for t in candidates)},
+        )
+    return candidates[0]
 
 
 def task_detail(key: str) -> Task:
@@ -97,13 +175,16 @@ class LightTask:
     key: str
     title: str
     status: str
-    priority: str
+    priority: str | None
     owner: str
     track: str
     estimate_min: float | None
     estimate_max: float | None
     critical: bool
     approved: bool
+    plan: str = ""  # the plan's slug, "" without one
+    # What pages and exports print: the key, or PLAN:KEY when another plan has it too.
+    label: str = ""
 
     @property
     def is_open(self) -> bool:
@@ -117,7 +198,7 @@ class LightTask:
 
 
 def light_tasks() -> list[LightTask]:
-    rows = Task.objects.order_by("key").values_list(
+    rows = Task.objects.order_by("key", "source_plan__slug").values_list(
         "id",
         "key",
         "title",
@@ -129,8 +210,9 @@ def light_tasks() -> list[LightTask]:
         "estimate_max_hours",
         "requires_critical_review",
         "approved_at",
+        "source_plan__slug",
     )
-    return [
+    tasks = [
         LightTask(
             id=r[0],
             key=r[1],
@@ -143,8 +225,23 @@ def light_tasks() -> list[LightTask]:
             estimate_max=r[8],
             critical=r[9],
             approved=r[10] is not None,
+            plan=r[11] or "",
         )
         for r in rows
+    ]
+    for task, label in zip(tasks, key_labels([(t.plan, t.key) for t in tasks]), strict=True):
+        task.label = label
+    return tasks
+
+
+def key_labels(pairs: list[tuple[str, str]]) -> list[str]:
+    """How to print each (plan slug, key): the key alone, unless another plan (or the
+    tasks without a plan) has it too; then ``PLAN:KEY`` (``:KEY`` without a plan)."""
+    seen: dict[str, int] = defaultdict(int)
+    for _, key in pairs:
+        seen[key] += 1
+    return [
+        (f"{plan}:{key}" if plan else f":{key}") if seen[key] > 1 else key for plan, key in pairs
     ]
 
 
@@ -292,6 +389,14 @@ class Totals:
     remaining_hours: float = 0.0
     remaining_hours_by_owner: dict[str, float] = field(default_factory=dict)
     task_statuses: dict[str, str] = field(default_factory=dict)
+    # The open tasks remaining_hours sums, and the open ones it cannot (no estimate).
+    estimated_open: int = 0
+    unestimated_open: int = 0
+
+    @property
+    def remaining_label(self) -> str:
+        """ "34.6 h over 21 estimated tasks, 27 without an estimate"."""
+        return remaining_label(self.remaining_hours, self.estimated_open, self.unestimated_open)
 
 
 def totals_of(tasks: list[LightTask]) -> Totals:
@@ -311,7 +416,11 @@ def totals_of(tasks: list[LightTask]) -> Totals:
         totals.remaining_hours += task.remaining_hours
         if task.is_open:
             remaining_by_owner[owner] += task.remaining_hours
-        totals.task_statuses[task.key] = task.status
+            if task.estimate_min is None and task.estimate_max is None:
+                totals.unestimated_open += 1
+            else:
+                totals.estimated_open += 1
+        totals.task_statuses[task.label or task.key] = task.status
     totals.remaining_hours = round(totals.remaining_hours, 2)
     totals.remaining_hours_by_owner = {
         owner: round(hours, 2) for owner, hours in sorted(remaining_by_owner.items())
@@ -333,6 +442,8 @@ def snapshot_compute(*, now: datetime | None = None) -> Snapshot:
         by_owner=totals.by_owner,
         by_track=totals.by_track,
         remaining_hours=totals.remaining_hours,
+        estimated_open_count=totals.estimated_open,
+        unestimated_open_count=totals.unestimated_open,
         remaining_hours_by_owner=totals.remaining_hours_by_owner,
         task_statuses=totals.task_statuses,
     )
@@ -361,7 +472,13 @@ def events_between(start: datetime | None, end: datetime) -> QuerySet[TaskEvent]
     query = TaskEvent.objects.filter(created_at__lte=end)
     if start is not None:
         query = query.filter(created_at__gt=start)
-    return query.select_related("task", "user", "agent").order_by("created_at", "id")
+    return query.select_related("task__source_plan", "user", "agent").order_by("created_at", "id")
+
+
+def clashing_keys() -> set[str]:
+    """Keys that more than one task has (in different plans): printed as PLAN:KEY."""
+    rows = Task.objects.values("key").annotate(n=Count("id")).filter(n__gt=1)
+    return set(rows.values_list("key", flat=True))
 
 
 # --------------------------------------------------------------------------- the board
@@ -373,6 +490,7 @@ class Card:
     waits_for: list[LightTask]
     holds_up: int
     moves: list[tuple[str, str]]  # allowed (status, label)
+    label: str = ""  # the key, or PLAN:KEY when it clashes (LightTask.label)
 
     @property
     def accept_label(self) -> str:
@@ -406,6 +524,7 @@ class Board:
     tracks: list[Track]
     snapshots: list[Snapshot]
     all_tasks: list[LightTask]
+    gates: list[PlanGates] = field(default_factory=list)
 
 
 REVIEW_LIMIT = 50
@@ -482,6 +601,7 @@ def board_build(*, filters: TaskFilter, column_limit: int = 50) -> Board:
             waits_for=[graph.tasks[i] for i in graph.waits_for.get(task.id, [])],
             holds_up=graph.holds_up.get(task.id, 0),
             moves=[(s, status_label(s)) for s in TRANSITIONS[task.status]],
+            label=graph.tasks[task.id].label,
         )
 
     columns = [
@@ -509,6 +629,7 @@ def board_build(*, filters: TaskFilter, column_limit: int = 50) -> Board:
         tracks=list(Track.objects.order_by("position", "name").only("id", "name")),
         snapshots=snapshot_series(),
         all_tasks=everything,
+        gates=plan_gates(),
     )
 
 
@@ -523,8 +644,8 @@ class ExportRecord:
     owner: str | None
     reviewer: str | None
     status: str
-    priority: str
-    risk: str
+    priority: str | None
+    risk: str | None
     estimate_min_hours: float | None
     estimate_max_hours: float | None
     files: list[str]
@@ -538,10 +659,16 @@ class ExportRecord:
     source_plan: str | None
     source_line: int | None
     updated_at: datetime
+    plan: str | None = None  # the plan's slug (the key space)
+    label: str = ""  # the key, or PLAN:KEY when it clashes
     collaborators: list[str] = field(default_factory=list)
     depends_on: list[str] = field(default_factory=list)
     blocks: list[str] = field(default_factory=list)
     acceptance: list[tuple[str, bool]] = field(default_factory=list)
+
+    @property
+    def has_estimate(self) -> bool:
+        return self.estimate_min_hours is not None or self.estimate_max_hours is not None
 
     @property
     def remaining_hours(self) -> float:
@@ -573,6 +700,7 @@ _EXPORT_FIELDS = {
     "source_plan": "source_plan__source_name",
     "source_line": "source_line",
     "updated_at": "updated_at",
+    "plan": "source_plan__slug",
 }
 
 
@@ -585,15 +713,18 @@ def export_records(edges: list[tuple[int, int]] | None = None) -> list[ExportRec
     lookups = list(_EXPORT_FIELDS.values())
     records = [
         ExportRecord(**dict(zip(_EXPORT_FIELDS, row, strict=True)))
-        for row in Task.objects.order_by("key").values_list(*lookups)
+        for row in Task.objects.order_by("key", "source_plan__slug").values_list(*lookups)
     ]
+    labels = key_labels([(r.plan or "", r.key) for r in records])
+    for record, label in zip(records, labels, strict=True):
+        record.label = label
     by_id = {r.id: r for r in records}
     through = Task.collaborators.through.objects.values_list("task_id", "agent__name")
     for task_id, name in through.order_by("agent__name"):
         by_id[task_id].collaborators.append(name)
     for blocker, blocked in dependency_edges() if edges is None else edges:
-        by_id[blocked].depends_on.append(by_id[blocker].key)
-        by_id[blocker].blocks.append(by_id[blocked].key)
+        by_id[blocked].depends_on.append(by_id[blocker].label)
+        by_id[blocker].blocks.append(by_id[blocked].label)
     items = AcceptanceItem.objects.order_by("task_id", "position", "id")
     for task_id, text, done in items.values_list("task_id", "text", "done"):
         by_id[task_id].acceptance.append((text, done))

@@ -139,10 +139,15 @@ def plan_upload(request: HttpRequest) -> HttpResponse:
     if form is not None and form.is_valid():
         data, name = form.cleaned_data["data"], form.cleaned_data["file"].name
         dry_run = form.cleaned_data["dry_run"]
+        prefer_plan = form.cleaned_data["prefer_plan"]
         try:
             if plan_import_runs_as_job(len(data), dry_run=dry_run):
                 job = plan_import_start(
-                    data=data, source_name=name, by=request.user, plan=form.plan
+                    data=data,
+                    source_name=name,
+                    by=request.user,
+                    plan=form.plan,
+                    prefer_plan=prefer_plan,
                 )
                 messages.info(
                     request,
@@ -155,6 +160,7 @@ def plan_upload(request: HttpRequest) -> HttpResponse:
                 by=request.user,
                 dry_run=dry_run,
                 content=form.cleaned_data["content"],
+                prefer_plan=prefer_plan,
             )
         except LukhasError as exc:
             form.add_error("file", exc.message)

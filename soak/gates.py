@@ -57,6 +57,10 @@ class TaskFilter(BaseModel):
     track: str | None = Field(default=None, description="A track's name or slug")
     label: str | None = None
     text: str | None = Field(default=None, description="Words in the task title")
+    plan_gates: str | None = Field(
+        default=None,
+        description="A plan's slug: measure its plan gates (lines not done) instead of tasks",
+    )
 
 
 class GateSpec(BaseModel):

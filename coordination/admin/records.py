@@ -7,7 +7,14 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from coordination.models import Plan, PlanUpload, Snapshot, TaskEvent, WebhookDelivery
+from coordination.models import (
+    Plan,
+    PlanGate,
+    PlanUpload,
+    Snapshot,
+    TaskEvent,
+    WebhookDelivery,
+)
 
 # --------------------------------------------------------------------------- read-only records
 
@@ -22,9 +29,24 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class PlanGateInline(admin.TabularInline):
+    """The plan's gates, as the last import wrote them (edit the plan to change them)."""
+
+    model = PlanGate
+    fields = ("order", "section", "text", "done", "line")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Plan)
 class PlanAdmin(ReadOnlyAdmin):
+    inlines = (PlanGateInline,)
     list_display = (
+        "slug",
         "source_name",
         "title",
         "short_checksum",
@@ -34,7 +56,7 @@ class PlanAdmin(ReadOnlyAdmin):
         "imported_by",
         "updated_at",
     )
-    search_fields = ("source_name", "title", "checksum")
+    search_fields = ("slug", "source_name", "title", "checksum")
     list_select_related = ("imported_by",)
 
     @admin.display(description="checksum")
@@ -65,7 +87,15 @@ class PlanUploadAdmin(ReadOnlyAdmin):
 
 @admin.register(Snapshot)
 class SnapshotAdmin(ReadOnlyAdmin):
-    list_display = ("taken_at", "slot", "task_count", "open_count", "done_count", "remaining_hours")
+    list_display = (
+        "taken_at",
+        "slot",
+        "task_count",
+        "open_count",
+        "done_count",
+        "remaining_hours",
+        "unestimated_open_count",
+    )
     date_hierarchy = "taken_at"
 
 
@@ -83,3 +113,11 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "event", "action", "delivery_id", "outcome")
     list_filter = ("event",)
     search_fields = ("delivery_id", "outcome")
+
+
+@admin.register(PlanGate)
+class PlanGateAdmin(ReadOnlyAdmin):
+    list_display = ("plan", "section", "text", "done", "line")
+    list_filter = ("done",)
+    search_fields = ("plan__slug", "section", "text")
+    list_select_related = ("plan",)

@@ -101,8 +101,9 @@ class WebhookResult:
     status: str  # processed | duplicate | ignored
     event: str
     delivery: str
-    tasks: list[str] = field(default_factory=list)
+    tasks: list[str] = field(default_factory=list)  # refs: KEY, or PLAN:KEY for a plan's task
     outcome: str = ""
+    task_ids: list[int] = field(default_factory=list)
 
 
 def webhook_handle(*, event: str, delivery: str, payload: dict[str, Any]) -> WebhookResult:
@@ -127,7 +128,7 @@ def webhook_handle(*, event: str, delivery: str, payload: dict[str, Any]) -> Web
         row.outcome = result.outcome[:2000]
         row.save(update_fields=["outcome", "updated_at"])
         if result.tasks:
-            row.tasks.set(Task.objects.filter(key__in=result.tasks))
+            row.tasks.set(Task.objects.filter(pk__in=result.task_ids))
     return result
 
 
@@ -138,6 +139,28 @@ def _actor(payload: dict[str, Any]) -> str:
 
 def _keys() -> dict[str, str]:
     return {key.lower(): key for key in Task.objects.values_list("key", flat=True)}
+
+
+def _tasks_named(keys: list[str] | set[str], text: str, notes: list[str]) -> list[Task]:
+    """The tasks ``keys`` name. A key that several plans use counts only for the plans
+    whose slug the text names too (``t4-handoff/#1``, ``[t4-handoff:#1]``); otherwise
+    nothing is linked and ``notes`` says which plans to choose from."""
+    lowered = text.lower()
+    found: list[Task] = []
+    by_key: dict[str, list[Task]] = {}
+    for task in Task.objects.filter(key__in=keys).select_related("source_plan"):
+        by_key.setdefault(task.key, []).append(task)
+    for key in sorted(by_key):
+        tasks = by_key[key]
+        if len(tasks) > 1:
+            named = [t for t in tasks if t.source_plan_id and t.source_plan.slug in lowered]
+            if len(named) != 1:
+                refs = ", ".join(sorted(t.ref for t in tasks))
+                notes.append(f"{key} is a key of several plans ({refs}): name the plan; not linked")
+                continue
+            tasks = named
+        found.extend(tasks)
+    return found
 
 
 def _ping(payload: dict[str, Any], result: WebhookResult) -> WebhookResult:
@@ -157,8 +180,8 @@ def _pull_request(payload: dict[str, Any], result: WebhookResult) -> WebhookResu
         result.outcome = f"PR #{number} names no task key (branch {branch!r}, title {title!r})"
         return result
     by = _actor(payload)
-    notes = []
-    for task in Task.objects.filter(key__in=keys).order_by("key"):
+    notes: list[str] = []
+    for task in _tasks_named(keys, f"{branch}\n{title}", notes):
         links: dict[str, Any] = {}
         if pr.get("html_url") and task.pr_url != pr["html_url"]:
             links["pr_url"] = pr["html_url"]
@@ -169,7 +192,10 @@ def _pull_request(payload: dict[str, Any], result: WebhookResult) -> WebhookResu
         if links:
             task = task_update(task=task, by=by, **links)
         notes.append(_apply_pr_action(task, action, pr, by))
-        result.tasks.append(task.key)
+        result.tasks.append(task.ref)
+        result.task_ids.append(task.pk)
+    if not result.tasks:
+        result.status = "ignored"
     result.outcome = "; ".join(n for n in notes if n)
     return result
 
@@ -224,10 +250,13 @@ def _check_suite(payload: dict[str, Any], result: WebhookResult) -> WebhookResul
         str((p.get("head") or {}).get("ref") or "") for p in suite.get("pull_requests") or []
     ]
     keys = set(task_keys_in("\n".join(branches), _keys()))
-    tasks = Task.objects.filter(key__in=keys) | Task.objects.filter(pr_number__in=numbers)
+    ambiguous: list[str] = []
+    named = {t.pk: t for t in _tasks_named(keys, "\n".join(branches), ambiguous)}
+    linked = Task.objects.filter(pr_number__in=numbers).select_related("source_plan")
+    named.update((t.pk, t) for t in linked)
     by = _actor(payload)
     sha = str(suite.get("head_sha") or "")[:7]
-    for task in tasks.distinct().order_by("key"):
+    for task in sorted(named.values(), key=lambda t: (t.key, t.ref)):
         if task.ci_conclusion != conclusion:
             task_update(task=task, by=by, ci_conclusion=conclusion)
         task_record_event(
@@ -237,10 +266,11 @@ def _check_suite(payload: dict[str, Any], result: WebhookResult) -> WebhookResul
             message=f"check suite {conclusion}" + (f" on {sha}" if sha else ""),
             new=conclusion,
         )
-        result.tasks.append(task.key)
+        result.tasks.append(task.ref)
+        result.task_ids.append(task.pk)
     if not result.tasks:
         result.status = "ignored"
-        result.outcome = f"check suite {conclusion}: no linked task"
+        result.outcome = "; ".join([f"check suite {conclusion}: no linked task", *ambiguous])
     else:
         result.outcome = f"check suite {conclusion} recorded on {', '.join(result.tasks)}"
     return result

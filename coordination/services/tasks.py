@@ -56,7 +56,7 @@ def _validate_fields(key: str, fields: dict[str, Any]) -> None:
     if "title" in fields and not str(fields["title"] or "").strip():
         raise InvalidRequest(f"{key} needs a title.", param="title")
     for name, choices in (("priority", Priority), ("risk", Risk)):
-        if name in fields and fields[name] not in choices.values:
+        if name in fields and fields[name] is not None and fields[name] not in choices.values:
             raise InvalidRequest(
                 f"{fields[name]!r} is not a {name}; use one of: {', '.join(choices.values)}.",
                 param=name,
@@ -91,14 +91,24 @@ def task_create(*, by: Actor, key: str, title: str, **fields: Any) -> Task:
     if not key:
         raise InvalidRequest("A task needs a key (e.g. CC-1, #1, A).", param="key")
     collaborators = fields.pop("collaborators", None) or []
+    # The plan import's merge base: set at creation, never through task_update.
+    imported_fields = fields.pop("imported_fields", None) or {}
     status = _status(fields.pop("status", S.TODO) or S.TODO, param="status")
     _validate_fields(key, {"title": title, **fields})
     if status == S.BLOCKED and not str(fields.get("blocked_reason") or "").strip():
         raise RuleViolation(f"Say why {key} is blocked.", param="blocked_reason")
     with transaction.atomic():
-        if Task.objects.filter(key=key).exists():
-            raise Conflict(f"A task with the key {key!r} exists already.", param="key")
-        task = Task(key=key, title=title.strip(), status=status, **fields)
+        plan = fields.get("source_plan")
+        if Task.objects.filter(key=key, source_plan=plan).exists():
+            where = f" in plan {plan.slug}" if plan is not None else ""
+            raise Conflict(f"A task with the key {key!r} exists already{where}.", param="key")
+        task = Task(
+            key=key,
+            title=title.strip(),
+            status=status,
+            imported_fields=imported_fields,
+            **fields,
+        )
         if status != S.TODO:
             task.status_changed_at = timezone.now()
         _check_estimate(task)

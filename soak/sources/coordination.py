@@ -7,13 +7,18 @@ status is one of ``statuses`` (``done`` when none is given). With
 is a failure of the gate whatever the count ("≥ 2 done, none reopened"):
 the measurement carries a ``veto`` (soak.evaluation) naming the tasks.
 No task matching the filter is no data, never a pass.
+
+With ``tasks.plan_gates: SLUG`` the value is the number of that plan's gate
+lines (coordination ``PlanGate``: "Pre-GA gates" checklists) not yet done, so
+``== 0`` reads "the plan's gates are all done"; a plan without gates (or not
+imported) is no data.
 """
 
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from coordination.models import Task, TaskEvent, TaskStatus
+from coordination.models import PlanGate, Task, TaskEvent, TaskStatus
 from soak.gates import GateSpec, TaskFilter
 from soak.sources.base import MeasureContext, Measurement, SourceError
 
@@ -34,7 +39,12 @@ def matching_tasks(task_filter: TaskFilter) -> QuerySet[Task]:
         raise SourceError("coordination tasks have no labels; filter by keys, track or text")
     tasks = Task.objects.all()
     if task_filter.keys:
-        tasks = tasks.filter(key__in=task_filter.keys)
+        # ``PLAN:KEY`` names one plan's task (keys are unique per plan); ``KEY`` any plan's.
+        wanted = Q()
+        for ref in task_filter.keys:
+            slug, sep, key = ref.partition(":")
+            wanted |= Q(source_plan__slug=slug.lower(), key=key) if sep and slug else Q(key=ref)
+        tasks = tasks.filter(wanted)
     if task_filter.track:
         tasks = tasks.filter(track__name__iexact=task_filter.track)
     if task_filter.text:
@@ -42,8 +52,25 @@ def matching_tasks(task_filter: TaskFilter) -> QuerySet[Task]:
     return tasks.order_by("key")
 
 
+def measure_plan_gates(slug: str) -> Measurement:
+    """How many gate lines of plan ``slug`` are not done (no gates: no data)."""
+    gates = list(
+        PlanGate.objects.filter(plan__slug=slug.strip().lower())
+        .order_by("order", "id")
+        .values("section", "text", "done", "line")
+    )
+    query = f"gate lines of plan {slug!r} not done"
+    if not gates:
+        return Measurement(None, query, f"plan {slug!r} has no gates (or is not imported)", {})
+    open_lines = [g for g in gates if not g["done"]]
+    message = f"{len(gates) - len(open_lines)} of {len(gates)} gate line(s) of {slug} done"
+    return Measurement(float(len(open_lines)), query, message, {"gates": gates})
+
+
 def measure(gate: GateSpec, ctx: MeasureContext) -> Measurement:
     task_filter = gate.tasks or TaskFilter()
+    if task_filter.plan_gates:
+        return measure_plan_gates(task_filter.plan_gates)
     statuses = gate.statuses or [TaskStatus.DONE.value]
     unknown = [s for s in statuses if s not in TaskStatus.values]
     if unknown:

@@ -19,7 +19,7 @@ from coordination import flows
 _import = flows.plan_upload_import
 
 
-def _pausing_import(*, upload_id: int, progress: Any = None) -> Any:
+def _pausing_import(*, upload_id: int, progress: Any = None, **options: Any) -> Any:
     directory = Path(os.environ["COORD_TEST_IMPORT_DIR"])
 
     def paused_progress(done: int, total: int, message: str = "") -> None:
@@ -31,7 +31,7 @@ def _pausing_import(*, upload_id: int, progress: Any = None) -> Any:
             (directory / "paused").write_text(f"{os.getpid()} {done}/{total}\n")
             time.sleep(120)
 
-    return _import(upload_id=upload_id, progress=paused_progress)
+    return _import(upload_id=upload_id, progress=paused_progress, **options)
 
 
 if os.environ.get("COORD_TEST_IMPORT_DIR"):

@@ -167,7 +167,9 @@ def test_it_creates_a_task_and_signs_events_with_the_key(client, writer, plans):
         ["Copilot"],
         "Claude Code",
     )
-    assert body["depends_on"] == ["CC-2"]
+    # A task without a plan names a plan's task with its plan (PLAN:KEY).
+    assert body["depends_on"] == ["coordination-task-assignments:CC-2"]
+    assert (body["plan"], body["ref"]) == (None, body["key"])
     assert body["acceptance"][0]["text"] == "Snapshot runs at 08:00"
     event = TaskEvent.objects.get(task__key="CC-7", field="created")
     assert event.actor.startswith("api-key:lk-")
@@ -327,8 +329,8 @@ def test_it_serves_the_exports(client, reader, plans):
     missing = client.get(f"{API}/exports/nope.csv", headers=reader)
     assert missing.status_code == 404
     assert (
-        "there are: task_status.json, COORDINATION_DASHBOARD.md, daily_report.md"
-        in (missing.json()["error"]["message"])
+        "there are: task_status.json, task_status.v2.json, "
+        "COORDINATION_DASHBOARD.md, daily_report.md" in (missing.json()["error"]["message"])
     )
 
 

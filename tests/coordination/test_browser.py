@@ -71,3 +71,40 @@ def test_it_filters_moves_and_refuses_on_the_board_in_a_browser(
 
     page.screenshot(path=str(artifacts_dir / "coordination-board.png"), full_page=True)
     assert page.errors == []
+
+
+@pytest.mark.timeout(240)
+def test_two_plans_with_the_same_key_on_the_board_in_a_browser(
+    live_server, coordinator, browser_page, artifacts_dir
+):
+    """Two plans both have #1: two cards, each named with its plan; moving one moves only it.
+    What the plans do not say reads unknown; the plan's gates are listed."""
+    alpha = "# Alpha\n\n| # | Task | Owner |\n|---|---|---|\n| #1 | Alpha one | Codex |\n"
+    beta = (
+        "# Beta\n\n| # | Task | Owner | Priority |\n|---|---|---|---|\n"
+        "| #1 | Beta one | Codex | high |\n\n## Pre-GA gates\n\n- [x] soak green\n- [ ] docs\n"
+    )
+    plan_import_data(data=alpha, source_name="alpha.md", by="test")
+    plan_import_data(data=beta, source_name="beta.md", by="test")
+    beta_one = Task.objects.get(source_plan__slug="beta", key="#1")
+    page = browser_page
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", coordinator.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(f"{live_server.url}/coordination/")
+    labels = page.locator("li.coord-card .coord-key").all_inner_texts()
+    assert sorted(labels) == ["alpha:#1", "beta:#1"]
+    alpha_card = page.locator("li.coord-card", has_text="Alpha one")
+    assert "priority unknown" in alpha_card.inner_text()
+    assert "risk unknown" in alpha_card.inner_text()
+    assert "1 of 2 done" in page.locator("#coord-plan-gates").inner_text()
+
+    card = page.locator(f'li.coord-card[data-id="{beta_one.pk}"]')
+    card.locator("select[name=to]").select_option("in_progress")
+    card.locator("button", has_text="Move").click()
+    page.wait_for_selector(f'[data-column="in_progress"] li.coord-card[data-id="{beta_one.pk}"]')
+    statuses = dict(Task.objects.values_list("source_plan__slug", "status"))
+    assert statuses == {"alpha": "todo", "beta": "in_progress"}
+    page.screenshot(path=str(artifacts_dir / "coordination-two-plans.png"), full_page=True)
+    assert page.errors == []

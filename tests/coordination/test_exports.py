@@ -12,7 +12,13 @@ from django.conf import settings
 from django.core.management import call_command
 
 from coordination import services
-from coordination.exports import DAILY_REPORT, DASHBOARD, TASK_STATUS, export_bundle
+from coordination.exports import (
+    DAILY_REPORT,
+    DASHBOARD,
+    TASK_STATUS,
+    TASK_STATUS_V2,
+    export_bundle,
+)
 from coordination.models import Snapshot, Task
 from coordination.services.plan_import import plan_import_data
 from coordination.tasks import snapshot_slot, take_snapshot
@@ -162,7 +168,13 @@ def test_it_writes_the_three_files_from_the_command(plans, tmp_path, schema, cap
     out = capsys.readouterr().out
     snapshot = Snapshot.objects.get()
     assert f"snapshot #{snapshot.pk}: 43 tasks, 43 open, 0 done" in out
-    assert {p.name for p in tmp_path.iterdir()} == {TASK_STATUS, DASHBOARD, DAILY_REPORT, "reports"}
+    assert {p.name for p in tmp_path.iterdir()} == {
+        TASK_STATUS,
+        TASK_STATUS_V2,
+        DASHBOARD,
+        DAILY_REPORT,
+        "reports",
+    }
     document = json.loads((tmp_path / TASK_STATUS).read_text())
     assert schema_check.errors(document, schema) == []
     assert (tmp_path / DAILY_REPORT).read_text().startswith("# Daily coordination report")

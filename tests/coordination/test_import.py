@@ -162,7 +162,7 @@ def test_it_stores_the_checkbox_tasks_of_the_t4_handoff(both_plans):
     wiring = Task.objects.get(key="1.finish-auto-wiring-via-registry")
     assert wiring.owner is None  # sections 1-4 name nobody
     assert wiring.track.name == "Registry & Lane Isolation (Day 0)"
-    assert (wiring.priority, wiring.risk) == ("medium", "medium")  # the service's defaults
+    assert (wiring.priority, wiring.risk) == (None, None)  # unknown: the plan does not say
     assert wiring.acceptance_items.count() == 1
     pin = Task.objects.get(key="5.pin-lock")
     assert pin.owner.name == "Jules"
@@ -308,9 +308,10 @@ def test_it_updates_what_a_revised_plan_changes(both_plans):
         "Copilot",
         "test",
     )
-    # The revision is another document: a second Plan row, which the task now points to.
+    # The revision is the same plan (key space): one Plan row, now with the new checksum.
     assert first.source_plan.checksum == report.checksum
-    assert Plan.objects.filter(source_name=COORDINATION_PLAN.name).count() == 2
+    plan = Plan.objects.get(source_name=COORDINATION_PLAN.name)
+    assert (plan.slug, plan.import_count) == ("coordination-task-assignments", 2)
 
 
 def test_it_keeps_the_progress_made_on_the_board_when_reimporting(both_plans, alice):
@@ -388,7 +389,10 @@ def test_it_prints_the_summary_and_every_parsed_task_as_json(db, capsys):
         "agents_created": 3,
         "tracks_created": 4,
         "warnings": 2,
+        "inferences": 6,
+        "conflicts": 0,
     }
+    assert len(summary["inferences"]) == 6 and summary["inferences"][0].startswith("line ")
     assert [t["key"] for t in summary["tasks"]][:3] == ["#1", "#2", "#3"]
     cc1 = next(t for t in summary["tasks"] if t["key"] == "CC-1")
     assert cc1["depends_on"] == ["#1"]

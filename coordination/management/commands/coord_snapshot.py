@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from coordination.exports import export_bundle
+from coordination.models import remaining_label
 from coordination.services import snapshot_take
 
 
@@ -34,5 +35,11 @@ class Command(BaseCommand):
             self.stdout.write(f"wrote {path}")
         self.stdout.write(
             f"snapshot #{snapshot.pk}: {snapshot.task_count} tasks, {snapshot.open_count} open, "
-            f"{snapshot.done_count} done, {snapshot.remaining_hours:g} h remaining"
+            f"{snapshot.done_count} done, "
+            + remaining_label(
+                snapshot.remaining_hours,
+                snapshot.estimated_open_count,
+                snapshot.unestimated_open_count,
+            )
+            + " remaining"
         )

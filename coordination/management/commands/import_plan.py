@@ -48,6 +48,17 @@ class Command(BaseCommand):
             "--format", choices=("text", "json"), default="text", help="output on stdout"
         )
         parser.add_argument("--name", help="source name to record (default: the file name)")
+        parser.add_argument(
+            "--plan",
+            default="",
+            help="the plan (key space) to import into, by slug (default: from the file name)",
+        )
+        parser.add_argument(
+            "--prefer-plan",
+            action="store_true",
+            help="on a conflict (a field changed on the board and in the plan since the last "
+            "import) take the plan's value; by default the board's stays",
+        )
         mode = parser.add_mutually_exclusive_group()
         mode.add_argument(
             "--wait",
@@ -115,6 +126,8 @@ class Command(BaseCommand):
                 by=f"import_plan:{name}",
                 dry_run=options["dry_run"],
                 progress=progress,
+                plan_slug=options["plan"],
+                prefer_plan=options["prefer_plan"],
             )
         except LukhasError as exc:  # a plan error or a database refusal, with its line
             message = exc.message.removesuffix("; nothing was imported.")
@@ -129,7 +142,13 @@ class Command(BaseCommand):
     def _as_job(self, data: bytes, name: str, options: dict[str, Any]) -> None:
         """Start the plan-import job; follow it (``--wait``) or say where it is."""
         try:
-            job = plan_import_start(data=data, source_name=name, by=f"import_plan:{name}")
+            job = plan_import_start(
+                data=data,
+                source_name=name,
+                by=f"import_plan:{name}",
+                plan_slug=options["plan"],
+                prefer_plan=options["prefer_plan"],
+            )
         except LukhasError as exc:
             raise CommandError(f"{name}: {exc.message}; nothing was imported") from None
         if options["verbosity"] and not options["wait"]:
@@ -153,6 +172,8 @@ class Command(BaseCommand):
         self.stdout.write(summary["summary"])
         for warning in summary["warnings"]:
             self.stdout.write(self.style.WARNING(f"  warning: {warning}"))
+        for inference in summary.get("inferences", []):
+            self.stdout.write(f"  inferred: {inference}")
 
     def _write_text(self, report: ImportReport) -> None:
         out = self.stdout
@@ -170,11 +191,23 @@ class Command(BaseCommand):
                     out.write(f"      {field}: {_short(new)}")
                 else:
                     out.write(f"      {field}: {_short(old)} -> {_short(new)}")
+        for conflict in report.conflicts():
+            kept = "plan's value taken" if report.prefer_plan else "board's value kept"
+            out.write(
+                self.style.WARNING(
+                    f"  conflict  {conflict['key']} (line {conflict['line']}) "
+                    f"{conflict['field']}: board {_short(conflict['board'])}, "
+                    f"plan {_short(conflict['plan'])}, last imported "
+                    f"{_short(conflict['imported'])}: {kept}"
+                )
+            )
         unchanged = report.keys("unchanged")
         if unchanged:
             out.write(f"  unchanged {len(unchanged)}: {', '.join(unchanged)}")
         for warning in report.warnings:
             out.write(self.style.WARNING(f"  warning: {warning}"))
+        for inference in report.inferences:
+            out.write(f"  inferred: {inference}")
 
 
 def _positive_int(text: str) -> int:
