@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from asgiref.sync import async_to_sync
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from guardian.models import APIKey
@@ -40,8 +41,6 @@ def _principal(ref: dict[str, Any]) -> Principal | None:
         )
         return key_principal(key) if key is not None else None
     if ref.get("kind") == "user":
-        from django.contrib.auth import get_user_model
-
         user = get_user_model().objects.filter(pk=ref.get("id"), is_active=True).first()
         return user_principal(user) if user is not None else None
     return None

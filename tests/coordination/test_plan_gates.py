@@ -13,6 +13,9 @@ from django.urls import reverse
 
 from coordination.models import PlanGate
 from coordination.services.plan_import import plan_import_data
+from soak.gates import GateSpec
+from soak.sources.base import MeasureContext
+from soak.sources.coordination import measure
 from tests.coordination.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.django_db
@@ -103,10 +106,6 @@ def test_the_admin_shows_a_plans_gates(gated, admin_client):
 
 def test_a_soak_gate_reads_whether_a_plans_gates_are_all_done(gated):
     from datetime import UTC, datetime
-
-    from soak.gates import GateSpec
-    from soak.sources.base import MeasureContext
-    from soak.sources.coordination import measure
 
     now = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
     ctx = MeasureContext(
