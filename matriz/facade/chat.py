@@ -89,7 +89,7 @@ async def create_chat_completion(
     )
     run = AnswerRun(turn)
     prompt_tokens = count_message_tokens(messages)
-    completion_id = new_id("chatcmpl")
+    completion_id = new_id("chatcmpl", sep="-")
 
     async def keep(body: dict[str, Any]) -> None:
         """``store: true``: keep the answer for GET /v1/chat/completions (OpenAI's stored ones)."""

@@ -49,8 +49,9 @@ def now() -> int:
     return int(time.time())
 
 
-def new_id(prefix: str) -> str:
-    return f"{prefix}_{secrets.token_hex(16)}"
+def new_id(prefix: str, sep: str = "_") -> str:
+    """OpenAI's id shapes: ``resp_…``, ``msg_…``, ``call_…``, but ``chatcmpl-…``."""
+    return f"{prefix}{sep}{secrets.token_hex(16)}"
 
 
 def owner_key(principal: Principal) -> str:

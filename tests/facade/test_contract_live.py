@@ -46,17 +46,19 @@ def test_it_runs_each_example_against_the_live_site(live, name, request):
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_it_passes_the_evals(live, celery_worker, tmp_path):
-    base_url, key = live
+def test_it_passes_the_evals(tmp_path):
+    # `python -m evals` as a user runs it: its own throwaway server with a worker and
+    # make run's demo data (the ops questions ask about it), through the official SDK.
     out = tmp_path / "evals.json"
     done = subprocess.run(
-        [sys.executable, "-m", "evals", "--base-url", base_url, "--api-key", key,
-         "--json", str(out)],
+        [sys.executable, "-m", "evals", "--json", str(out)],
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=900,
         check=False,
-    )  # fmt: skip
+    )
     report = json.loads(out.read_text()) if out.exists() else {}
-    assert report.get("accuracy", 0) >= 0.70, done.stdout[-4000:] + done.stderr[-2000:]
+    log = done.stdout[-4000:] + done.stderr[-2000:]
+    assert done.returncode == 0 and report.get("accuracy") == 1.0, log
+    assert report["passed"] >= 51, log  # the ops questions ran too, not only the shape checks
