@@ -26,6 +26,7 @@ from matriz.facade import catalog, structured
 from matriz.facade.tokens import content_text, count_tokens, split_for_stream, truncate_to_tokens
 from matriz.facade.tools import ToolCallDelta, ToolCalls, deltas_of, tool_results
 from matriz.facade.upstream import (
+    ScoredText,
     UpstreamCall,
     UpstreamFailed,
     breaker_for,
@@ -156,6 +157,8 @@ class AnswerRun:
         self.upstream_usage: dict[str, Any] | None = None
         self.tool_calls = ToolCalls()
         self.sources: list[str] = []
+        # The upstream's token log probabilities, when asked for and sent (None: none came).
+        self.logprobs: list[dict[str, Any]] | None = None
 
     @property
     def extension(self) -> dict[str, Any]:
@@ -271,6 +274,10 @@ class AnswerRun:
                     self.tool_calls.add(piece)
                 else:
                     self.text += piece
+                    if isinstance(piece, ScoredText):
+                        if self.logprobs is None:
+                            self.logprobs = []
+                        self.logprobs.extend(piece.logprobs)
                 yield piece
             if self.tool_calls and self.finish_reason == "stop":
                 self.finish_reason = "tool_calls"  # consistent with what the answer holds

@@ -149,7 +149,7 @@ def completion_object(
             {
                 "index": index,
                 "message": message_of(run, text),
-                "logprobs": None,
+                "logprobs": logprobs_of(run.logprobs),
                 "finish_reason": run.finish_reason,
             }
             for index in range(choices)
@@ -165,6 +165,11 @@ router.get(
     url_name="v1_chat_completions_list",
     operation_id="listChatCompletions",
 )(stored_chat.list_chat_completions)
+
+
+def logprobs_of(content: list[dict[str, Any]] | None) -> dict[str, Any] | None:
+    """A choice's ``logprobs``: the upstream's, passed through; null when none came."""
+    return None if content is None else {"content": content, "refusal": None}
 
 
 def message_of(run: AnswerRun, text: str) -> dict[str, Any]:
@@ -190,9 +195,18 @@ async def _stream(
     created = now()
 
     def chunk(
-        delta: dict[str, Any], finish_reason: str | None = None, index: int = 0, **extra: Any
+        delta: dict[str, Any],
+        finish_reason: str | None = None,
+        index: int = 0,
+        scores: list[dict[str, Any]] | None = None,
+        **extra: Any,
     ) -> bytes:
-        choice = {"index": index, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+        choice = {
+            "index": index,
+            "delta": delta,
+            "logprobs": logprobs_of(scores),
+            "finish_reason": finish_reason,
+        }
         return encode_event(
             {
                 "id": completion_id,
@@ -216,7 +230,7 @@ async def _stream(
         async for piece in run.deltas():
             if choices > 1:
                 pieces.append(piece)
-            yield chunk(delta_of(piece))
+            yield chunk(delta_of(piece), scores=getattr(piece, "logprobs", None))
     except Exception as exc:  # the stream has begun: report in-band, never a 500
         log.warning("chat stream %s failed: %s", completion_id, exc, exc_info=True)
         yield encode_event(

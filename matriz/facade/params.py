@@ -40,7 +40,7 @@ CHAT_PASSED_ON = (
     "temperature", "top_p", "stop", "presence_penalty", "frequency_penalty", "seed",
     "tools", "tool_choice", "parallel_tool_calls", "response_format", "user", "logit_bias",
     "reasoning_effort", "service_tier", "prediction", "verbosity", "safety_identifier",
-    "prompt_cache_key",
+    "prompt_cache_key", "logprobs", "top_logprobs",
 )  # fmt: skip
 
 RESPONSES_APPLIED = frozenset(
@@ -48,7 +48,9 @@ RESPONSES_APPLIED = frozenset(
     | {"previous_response_id", "store", "text", "tools", "tool_choice", "parallel_tool_calls"}
     | {"background"}
 )
-RESPONSES_PASSED_ON = ("temperature", "top_p", "user")
+RESPONSES_PASSED_ON = ("temperature", "top_p", "user", "top_logprobs")
+# The one ``include`` entry honoured (by an upstream model: its token log probabilities).
+LOGPROBS_INCLUDE = "message.output_text.logprobs"
 
 
 def sent(payload: BaseModel) -> set[str]:
@@ -64,7 +66,7 @@ def chat_refusals(payload: Any, *, upstream: bool) -> None:
             "requests, or ask a local model (GET /v1/models).",
             param="n",
         )
-    if payload.logprobs or payload.top_logprobs is not None:
+    if not upstream and (payload.logprobs or payload.top_logprobs is not None):
         param = "logprobs" if payload.logprobs else "top_logprobs"
         raise InvalidRequest(
             f"{param} is not available from {payload.model}: its answers carry no token "
@@ -73,13 +75,26 @@ def chat_refusals(payload: Any, *, upstream: bool) -> None:
         )
 
 
-def responses_refusals(payload: Any) -> None:
+def responses_refusals(payload: Any, *, upstream: bool) -> None:
+    """Log probabilities come only from an upstream model; a local one says so (400)."""
+    if upstream:
+        return
     if payload.top_logprobs is not None:
         raise InvalidRequest(
             f"top_logprobs is not available from {payload.model}: its answers carry no token "
             "probabilities. Omit it.",
             param="top_logprobs",
         )
+    if LOGPROBS_INCLUDE in (payload.include or []):
+        raise InvalidRequest(
+            f"include={LOGPROBS_INCLUDE!r} is not available from {payload.model}: its answers "
+            "carry no token probabilities. Remove it from include.",
+            param="include",
+        )
+
+
+def responses_wants_logprobs(payload: Any) -> bool:
+    return LOGPROBS_INCLUDE in (payload.include or []) or payload.top_logprobs is not None
 
 
 def ignored(

@@ -151,7 +151,11 @@ def function_call_item(call: dict[str, Any], status: str = "completed") -> dict[
 def output_of(run: AnswerRun, text: str, status: str) -> list[dict[str, Any]]:
     """A finished answer's output items: its message (unless it only calls tools), its calls."""
     calls = [function_call_item(call) for call in run.tool_calls.all()]
-    message = [message_item(new_id("msg"), text, status=status)] if text or not calls else []
+    message = (
+        [message_item(new_id("msg"), text, status=status, logprobs=run.logprobs)]
+        if text or not calls
+        else []
+    )
     return message + calls
 
 
@@ -170,8 +174,14 @@ def context(payload: ResponseCreateIn, owner: str) -> tuple[list[dict], list[dic
     return answered, conversation
 
 
-def message_item(item_id: str, text: str, status: str = "completed") -> dict[str, Any]:
-    content = [{"type": "output_text", "text": text, "annotations": [], "logprobs": []}]
+def message_item(
+    item_id: str,
+    text: str,
+    status: str = "completed",
+    logprobs: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    part = {"type": "output_text", "text": text, "annotations": [], "logprobs": logprobs or []}
+    content = [part]
     return {
         "type": "message",
         "id": item_id,
@@ -252,6 +262,14 @@ def _store(
     )
 
 
+def _include_applied(payload: ResponseCreateIn, turn: Turn) -> frozenset[str]:
+    """``include`` counts as honoured when an upstream answers and it asks only for logprobs."""
+    wanted = set(payload.include or [])
+    if turn.upstream_model and wanted and wanted <= {params.LOGPROBS_INCLUDE}:
+        return frozenset({"include"})
+    return frozenset()
+
+
 def _status(run: AnswerRun) -> str:
     return "incomplete" if run.finish_reason == "length" else "completed"
 
@@ -271,10 +289,12 @@ def prepare_response(payload: ResponseCreateIn, owner: str) -> tuple[Turn, list[
         max_tokens=payload.max_output_tokens,
         options=params.options_for_upstream(payload, params.RESPONSES_PASSED_ON),
     )
-    params.responses_refusals(payload)
+    params.responses_refusals(payload, upstream=bool(turn.upstream_model))
     offered = tools.responses_tools(payload.tools)
     turn.output_format = structured.responses_format(payload.text)
     if turn.upstream_model:
+        if params.responses_wants_logprobs(payload):
+            turn.options["logprobs"] = True
         if turn.output_format is not None:
             turn.options["response_format"] = turn.output_format.for_chat_upstream()
         if offered:
@@ -310,7 +330,7 @@ async def create_response(
     input_tokens = count_message_tokens(answered)
     dropped = params.ignored(
         payload,
-        applied=params.RESPONSES_APPLIED,
+        applied=params.RESPONSES_APPLIED | _include_applied(payload, turn),
         passed_on=params.RESPONSES_PASSED_ON if turn.upstream_model else (),
     )
     ignored = {params.IGNORED_HEADER: ", ".join(dropped)} if dropped else {}
@@ -469,6 +489,7 @@ class _StreamedOutput:
         self.items: list[dict[str, Any]] = []
         self.message: dict[str, Any] | None = None  # the message item being streamed
         self.text = ""
+        self.scores: list[dict[str, Any]] = []  # the open message's token log probabilities
         self.pending = ToolCalls()
 
     def add(self, piece: str | ToolCallDelta) -> list[bytes]:
@@ -479,8 +500,10 @@ class _StreamedOutput:
         if self.message is None:
             out += self._open_message()
         self.text += piece
+        scores = getattr(piece, "logprobs", [])
+        self.scores.extend(scores)
         where = self._where(self.message)
-        out.append(self.event("response.output_text.delta", **where, delta=piece, logprobs=[]))
+        out.append(self.event("response.output_text.delta", **where, delta=piece, logprobs=scores))
         return out
 
     def _where(self, item: dict[str, Any] | None) -> dict[str, Any]:
@@ -489,6 +512,7 @@ class _StreamedOutput:
 
     def _open_message(self) -> list[bytes]:
         self.message, self.text = message_item(new_id("msg"), "", status="in_progress"), ""
+        self.scores = []
         part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
         index = len(self.items)
         return [
@@ -501,12 +525,13 @@ class _StreamedOutput:
         if item is None:
             return []
         text, index = self.text, len(self.items)
-        part = {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+        scores = self.scores
+        part = {"type": "output_text", "text": text, "annotations": [], "logprobs": scores}
         where = {"item_id": item["id"], "output_index": index, "content_index": 0}
-        done = message_item(item["id"], text, status=status)
+        done = message_item(item["id"], text, status=status, logprobs=scores)
         self.items.append(done)
         return [
-            self.event("response.output_text.done", **where, text=text, logprobs=[]),
+            self.event("response.output_text.done", **where, text=text, logprobs=scores),
             self.event("response.content_part.done", **where, part=part),
             self.event("response.output_item.done", output_index=index, item=done),
         ]

@@ -39,6 +39,28 @@ class UpstreamFailed(Exception):
     pass
 
 
+class ScoredText(str):
+    """A piece of the upstream's text with the token log probabilities it sent for it.
+
+    A ``str``, so everything that joins or counts the answer's text takes it
+    as is; ``logprobs`` is the list of ``choices[].logprobs.content`` entries
+    (token, logprob, bytes, top_logprobs) the upstream gave with the piece.
+    """
+
+    logprobs: list[dict[str, Any]]
+
+    def __new__(cls, text: str, logprobs: list[dict[str, Any]]) -> ScoredText:
+        piece = super().__new__(cls, text)
+        piece.logprobs = logprobs
+        return piece
+
+
+def _scored(text: str, choice: dict[str, Any]) -> str:
+    """The text, carrying its log probabilities when the upstream sent some."""
+    content = (choice.get("logprobs") or {}).get("content")
+    return ScoredText(text, list(content)) if isinstance(content, list) else text
+
+
 def upstream_model_for(model: str) -> str | None:
     """The upstream model that answers ``model`` here, or None (answered locally)."""
     if not settings.FACADE_UPSTREAM_BASE_URL:
@@ -173,7 +195,7 @@ class UpstreamCall:
             self.usage = payload.get("usage")
             text = choice["message"].get("content") or ""
             if text:
-                yield text
+                yield _scored(text, choice)
             for index, call in enumerate(choice["message"].get("tool_calls") or []):
                 for piece in deltas_of(call, index):
                     yield piece
@@ -195,7 +217,7 @@ class UpstreamCall:
                 delta = choice.get("delta") or {}
                 text = delta.get("content")
                 if text:
-                    yield text
+                    yield _scored(text, choice)
                 for call in delta.get("tool_calls") or []:
                     function = call.get("function") or {}
                     yield ToolCallDelta(

@@ -4,6 +4,8 @@ Each request is answered by the next scripted turn: a list of tool calls
 (streamed as OpenAI streams them: the head with id and name, then the
 arguments in pieces, two calls interleaved by index) or a text. What the
 façade sent is kept in ``requests``, so a test sees the tools it offered.
+Asked for ``logprobs``, a text comes with one entry per word (and
+``top_logprobs`` alternatives), as OpenAI sends them.
 """
 
 from __future__ import annotations
@@ -28,20 +30,37 @@ class ToolUpstream:
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 outer.requests.append(body)
+                self._logprobs = bool(body.get("logprobs"))
+                self._top = int(body.get("top_logprobs") or 0)
                 turn = outer.turns.pop(0) if outer.turns else "done"
                 if outer.json_answers:
                     self._json(turn)
                 else:
                     self._stream(turn)
 
+            def _score(self, token: str) -> dict[str, Any]:
+                """One ``logprobs.content`` entry: the token, its log probability, alternatives."""
+
+                def entry(text: str, logprob: float) -> dict[str, Any]:
+                    return {"token": text, "logprob": logprob, "bytes": list(text.encode())}
+
+                alternatives = [entry(f"{token.strip()}~{n}", -1.0 - n) for n in range(self._top)]
+                return {**entry(token, -0.25), "top_logprobs": alternatives}
+
             def _json(self, turn: list[dict[str, Any]] | str) -> None:
                 message: dict[str, Any] = {"role": "assistant", "content": None}
+                scores = None
                 if isinstance(turn, str):
                     message["content"] = turn
+                    if self._logprobs:
+                        words = turn.split(" ")
+                        pieces = [w + " " for w in words[:-1]] + words[-1:]
+                        scores = {"content": [self._score(piece) for piece in pieces]}
                 else:
                     message["tool_calls"] = turn
                 finish = "stop" if isinstance(turn, str) else "tool_calls"
-                payload = {"choices": [{"index": 0, "message": message, "finish_reason": finish}]}
+                choice = {"index": 0, "message": message, "finish_reason": finish}
+                payload = {"choices": [{**choice, "logprobs": scores}]}
                 data = json.dumps(payload).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -54,13 +73,17 @@ class ToolUpstream:
                 self.send_header("Content-Type", "text/event-stream")
                 self.end_headers()
 
-                def send(delta: dict[str, Any], finish: str | None = None) -> None:
-                    chunk = {"choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+                def send(
+                    delta: dict[str, Any], finish: str | None = None, scores: Any = None
+                ) -> None:
+                    choice = {"index": 0, "delta": delta, "finish_reason": finish}
+                    chunk = {"choices": [{**choice, "logprobs": scores}]}
                     self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
 
                 if isinstance(turn, str):
                     for word in turn.split(" "):
-                        send({"content": word + " "})
+                        scores = {"content": [self._score(word + " ")]} if self._logprobs else None
+                        send({"content": word + " "}, scores=scores)
                     send({}, "stop")
                 else:
                     for index, call in enumerate(turn):
