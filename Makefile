@@ -17,7 +17,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/lukhas
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
 .PHONY: help install run migrate demo test test-fast test-integration lint format lock bench \
-        openapi-spec openapi-baseline openapi-diff evals clean health-audit slo-rules
+        openapi-spec openapi-baseline openapi-diff evals clean health-audit slo-rules postman
 
 help:
 	@echo "make run     install, migrate, load demo data, start web + worker + beat"
@@ -104,6 +104,14 @@ openapi-baseline: openapi-spec
 
 openapi-diff: openapi-spec
 	LUKHAS_LOG_LEVEL=warning $(PY) manage.py openapi_diff $(OPENAPI_BASELINE) $(OPENAPI_SPEC)
+
+# The Postman collection of /v1 (docs/contract.md), regenerated from the committed
+# spec by openapi-to-postmanv2 (tools/postman, pinned by its package-lock.json).
+POSTMAN_COLLECTION ?= docs/postman/lukhas-openai.postman_collection.json
+
+postman:
+	cd tools/postman && npm ci --no-audit --no-fund --loglevel=error
+	node tools/postman/generate.mjs $(OPENAPI_SPEC) $(POSTMAN_COLLECTION)
 
 # The eval cases through the official openai SDK (docs/evals.md). Without
 # EVALS_ARGS="--base-url URL" a throwaway server is started and stopped.
