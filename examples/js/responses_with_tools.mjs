@@ -71,7 +71,13 @@ async function main(question) {
   }
   const outputs = [];
   for (const call of calls) {
-    const args = JSON.parse(call.arguments);
+    let args;
+    try {
+      args = JSON.parse(call.arguments);
+    } catch {
+      console.error(`The arguments of ${call.name} are not JSON: ${call.arguments}`);
+      return 1;
+    }
     console.log(`model calls ${call.name}(${JSON.stringify(args)})   call_id ${call.call_id}`);
     if (call.name !== TOOL.name || !new RegExp(RELEASE_TAG).test(args.release ?? '')) {
       console.error(`Not a call this script can run: ${call.name} ${call.arguments}`);

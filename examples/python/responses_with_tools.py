@@ -89,7 +89,12 @@ def main(question: str | None = None) -> int:
             return 1
         outputs = []
         for call in calls:
-            arguments = json.loads(call.arguments)
+            try:
+                arguments = json.loads(call.arguments)
+            except ValueError:
+                print(f"The arguments of {call.name} are not JSON: {call.arguments!r}",
+                      file=sys.stderr)  # fmt: skip
+                return 1
             print(f"model calls {call.name}({arguments})   call_id {call.call_id}")
             if call.name != TOOL["name"] or not re.match(RELEASE_TAG, arguments.get("release", "")):
                 print(f"Not a call this script can run: {call.name} {arguments}", file=sys.stderr)
