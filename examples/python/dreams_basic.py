@@ -1,7 +1,7 @@
 """Submit a dream over a fresh memory index and wait for its narrative.
 
-    export LUKHAS_API_KEY=lk-...   # indexes:write and dreams:write scopes
-    python examples/python/dreams_basic.py
+    export OPENAI_BASE_URL=http://127.0.0.1:8000/v1 OPENAI_API_KEY=lk-...
+    python examples/python/dreams_basic.py   # indexes:write and dreams:write scopes
 
 A dream is a background job (a Celery worker runs it; `make run` starts one):
 ``POST /v1/dreams`` answers at once with its id and status ``queued``, and
@@ -10,7 +10,8 @@ A dream is a background job (a Celery worker runs it; `make run` starts one):
 SDK's generic verbs (``cast_to=object`` returns the decoded JSON).
 
 LUKHAS_DREAM_TIMEOUT (seconds, default 60) bounds the wait. Exits 1 on an API
-error, a failed dream or a timeout, 2 without a key.
+error, a failed dream, a timeout or a narrative that recombines none of the
+memories, 2 without a key.
 """
 
 from __future__ import annotations
@@ -31,14 +32,16 @@ MEMORIES = [
 ]
 SEED = "canary rollout latency"
 FINISHED = {"succeeded", "failed"}
+LOCAL = "http://127.0.0.1:8000/v1"  # `make run`; never api.openai.com by accident
 
 
 def make_client() -> openai.OpenAI | None:
-    api_key = os.environ.get("LUKHAS_API_KEY")
+    api_key = os.environ.get("OPENAI_API_KEY") or os.environ.get("LUKHAS_API_KEY")
     if not api_key:
-        print("Set LUKHAS_API_KEY to a LUKHAS API key (lk-...).", file=sys.stderr)
+        print("Set OPENAI_API_KEY to a LUKHAS API key (lk-..., manage.py create_api_key).",
+              file=sys.stderr)  # fmt: skip
         return None
-    base_url = os.environ.get("LUKHAS_BASE_URL", "http://127.0.0.1:8000/v1")
+    base_url = os.environ.get("OPENAI_BASE_URL") or LOCAL
     return openai.OpenAI(base_url=base_url, api_key=api_key)
 
 
@@ -74,17 +77,21 @@ def main() -> int:
         if finished["status"] != "succeeded":
             print(f"Dream {dream['id']} failed: {finished.get('error')}", file=sys.stderr)
             return 1
-        print(f"\n{finished.get('narrative')}\n")
+        narrative = finished.get("narrative") or ""
+        print(f"\n{narrative}\n")
+        if not any(word in narrative.lower() for word in ("canary", "latency", "ranker")):
+            print("The narrative recombines none of the memories.", file=sys.stderr)
+            return 1
         return 0
     except openai.APIError as exc:
-        print(f"The API refused: {exc}", file=sys.stderr)
+        print(f"The API refused ({type(exc).__name__}): {exc.message}", file=sys.stderr)
         return 1
     finally:
         if index is not None:
             try:
                 client.delete(f"/indexes/{index['id']}", cast_to=object)
             except openai.APIError as exc:
-                print(f"Could not delete index {index['id']}: {exc}", file=sys.stderr)
+                print(f"Could not delete index {index['id']}: {exc.message}", file=sys.stderr)
 
 
 if __name__ == "__main__":

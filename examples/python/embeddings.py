@@ -1,12 +1,13 @@
 """Embed a few sentences and show which are close to the first one.
 
-    export LUKHAS_API_KEY=lk-...            # needs the embeddings:write scope
+    export OPENAI_BASE_URL=http://127.0.0.1:8000/v1 OPENAI_API_KEY=lk-...   # embeddings:write
     python examples/python/embeddings.py
 
 The embedding model is LUKHAS_EMBEDDING_MODEL, or else the first model in
-/v1/models whose id contains "embed". With MATRIZ's default hashing embedder
-the vectors are lexical (shared words count), not semantic. Exits 1 on an
-error or when no embedding model is listed, 2 without a key.
+/v1/models whose id contains "embed". Exits 1 on an API error, when no
+embedding model is listed, when a vector is missing or all zeros, or when the
+question about the canary is not the sentence closest to the canary
+statement; 2 without a key.
 """
 
 from __future__ import annotations
@@ -23,14 +24,16 @@ SENTENCES = [
     "The release train departs on Thursday.",
     "Guardian refuses keys without the right scope.",
 ]
+LOCAL = "http://127.0.0.1:8000/v1"  # `make run`; never api.openai.com by accident
 
 
 def make_client() -> openai.OpenAI | None:
-    api_key = os.environ.get("LUKHAS_API_KEY")
+    api_key = os.environ.get("OPENAI_API_KEY") or os.environ.get("LUKHAS_API_KEY")
     if not api_key:
-        print("Set LUKHAS_API_KEY to a LUKHAS API key (lk-...).", file=sys.stderr)
+        print("Set OPENAI_API_KEY to a LUKHAS API key (lk-..., manage.py create_api_key).",
+              file=sys.stderr)  # fmt: skip
         return None
-    base_url = os.environ.get("LUKHAS_BASE_URL", "http://127.0.0.1:8000/v1")
+    base_url = os.environ.get("OPENAI_BASE_URL") or LOCAL
     return openai.OpenAI(base_url=base_url, api_key=api_key)
 
 
@@ -58,14 +61,25 @@ def main() -> int:
             return 1
         result = client.embeddings.create(model=model, input=SENTENCES)
     except openai.APIError as exc:
-        print(f"The API refused: {exc}", file=sys.stderr)
+        print(f"The API refused ({type(exc).__name__}): {exc.message}", file=sys.stderr)
         return 1
     vectors = [item.embedding for item in sorted(result.data, key=lambda item: item.index)]
+    if len(vectors) != len(SENTENCES) or len({len(v) for v in vectors}) != 1:
+        print(f"Expected {len(SENTENCES)} vectors of one size, got "
+              f"{[len(v) for v in vectors]}.", file=sys.stderr)  # fmt: skip
+        return 1
+    if any(not any(v) for v in vectors):
+        print("A non-empty sentence got an all-zero vector.", file=sys.stderr)
+        return 1
     print(f"model: {result.model}   {len(vectors)} vectors of {len(vectors[0])} dimensions")
     print(f"tokens: {result.usage.prompt_tokens}\n")
     print(f"similarity to {SENTENCES[0]!r}:")
-    for sentence, vector in zip(SENTENCES[1:], vectors[1:], strict=True):
-        print(f"  {cosine(vectors[0], vector):+.3f}  {sentence}")
+    scores = [cosine(vectors[0], vector) for vector in vectors[1:]]
+    for sentence, score in zip(SENTENCES[1:], scores, strict=True):
+        print(f"  {score:+.3f}  {sentence}")
+    if max(scores) != scores[0]:
+        print(f"Expected {SENTENCES[1]!r} to be the closest sentence.", file=sys.stderr)
+        return 1
     return 0
 
 
