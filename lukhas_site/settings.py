@@ -548,9 +548,11 @@ MATRIZ_BREAKER_SLOW_CALL_RATE = env_float("LUKHAS_MATRIZ_BREAKER_SLOW_CALL_RATE"
 MATRIZ_BREAKER_WINDOW = env_int("LUKHAS_MATRIZ_BREAKER_WINDOW", 20)
 MATRIZ_BREAKER_MIN_CALLS = env_int("LUKHAS_MATRIZ_BREAKER_MIN_CALLS", 10)
 MATRIZ_BREAKER_OPEN_SECONDS = env_float("LUKHAS_MATRIZ_BREAKER_OPEN_SECONDS", 30.0)
-# Memory: the embedder of new indexes, and the size of what one call may write.
+# Memory: the embedder of new indexes and of /v1/embeddings, and the size of what one
+# call may write. MiniLM (semantic, 384-d, shipped in main dependencies) by default;
+# hashing (lexical, no model) stays selectable and is sized by MATRIZ_EMBEDDING_DIM.
 MATRIZ_EMBEDDER = env_choice(
-    "LUKHAS_MATRIZ_EMBEDDER", "hashing", {"hashing", "minilm", "onnx-minilm"}
+    "LUKHAS_MATRIZ_EMBEDDER", "minilm", {"hashing", "minilm", "onnx-minilm"}
 )
 MATRIZ_EMBEDDING_DIM = env_int("LUKHAS_MATRIZ_EMBEDDING_DIM", 384)
 MATRIZ_ONNX_MODEL_DIR = env_str("LUKHAS_MATRIZ_ONNX_MODEL_DIR")
@@ -559,6 +561,10 @@ MATRIZ_MAX_TEXT_CHARS = env_int("LUKHAS_MATRIZ_MAX_TEXT_CHARS", 32_000)
 # Folding: near-duplicates (cosine >= threshold) consolidate into one memory,
 # every N writes to an index, when it outgrows MAX_ITEMS (0: never), and on beat's round.
 MATRIZ_FOLD_THRESHOLD = env_float("LUKHAS_MATRIZ_FOLD_THRESHOLD", 0.92)
+# The same for indexes of a model embedder (minilm): there one-word changes (another
+# day, another version) score 0.95-0.99, as high as punctuation-only variants, so a
+# model index folds only near-exact copies (a missed fold costs space, a wrong one a fact).
+MATRIZ_FOLD_THRESHOLD_MODEL = env_float("LUKHAS_MATRIZ_FOLD_THRESHOLD_MODEL", 0.995)
 MATRIZ_FOLD_EVERY_N_WRITES = env_int("LUKHAS_MATRIZ_FOLD_EVERY_N_WRITES", 1000)
 MATRIZ_FOLD_MAX_ITEMS = env_int("LUKHAS_MATRIZ_FOLD_MAX_ITEMS", 0)
 MATRIZ_FOLD_INTERVAL_SECONDS = env_float("LUKHAS_MATRIZ_FOLD_INTERVAL_SECONDS", 3600.0)
@@ -579,10 +585,12 @@ for _name, _value in {
 }.items():
     if _value < 1:
         raise ImproperlyConfigured(f"{_name}={_value} must be at least 1")
-if not 0 < MATRIZ_FOLD_THRESHOLD <= 1:
-    raise ImproperlyConfigured(
-        f"LUKHAS_MATRIZ_FOLD_THRESHOLD={MATRIZ_FOLD_THRESHOLD} is a cosine in (0, 1]"
-    )
+for _name, _value in (
+    ("LUKHAS_MATRIZ_FOLD_THRESHOLD", MATRIZ_FOLD_THRESHOLD),
+    ("LUKHAS_MATRIZ_FOLD_THRESHOLD_MODEL", MATRIZ_FOLD_THRESHOLD_MODEL),
+):
+    if not 0 < _value <= 1:
+        raise ImproperlyConfigured(f"{_name}={_value} is a cosine in (0, 1]")
 CELERY_BEAT_SCHEDULE["matriz-fold"] = {
     # No index argument: folds every index written to since its last fold.
     "task": "matriz.fold_index",

@@ -16,6 +16,7 @@ from matriz.engine.embedders import (
     EmbedderUnavailableError,
     HashingEmbedder,
     OnnxMiniLMEmbedder,
+    project,
 )
 from matriz.engine.folding import (
     FoldPolicy,
@@ -108,6 +109,7 @@ __all__ = [
     "fold_index",
     "fold_on_write",
     "maybe_fold",
+    "project",
     "register",
     "resolve",
 ]

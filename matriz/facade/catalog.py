@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from lukhas_site.errors import NotFound
+from matriz import runtime
 
 MATRIZ_MODEL = "lukhas-matriz-1"
 ECHO_MODEL = "matriz-echo"
@@ -23,12 +24,20 @@ class ModelCard:
     created: int = CREATED
 
     def to_dict(self) -> dict[str, object]:
-        return {
+        card: dict[str, object] = {
             "id": self.id,
             "object": "model",
             "created": self.created,
             "owned_by": self.owned_by,
         }
+        if self.kind == "embedding":
+            # A LUKHAS extension: which embedder answers and its vectors' size, so a
+            # client sees when the site's embedder (and so its vector space) changes.
+            card["lukhas"] = {
+                "embedder": settings.MATRIZ_EMBEDDER,
+                "dimensions": runtime.native_dimension(),
+            }
+        return card
 
 
 LOCAL_MODELS = (

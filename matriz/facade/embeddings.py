@@ -1,4 +1,10 @@
-"""POST /v1/embeddings: MATRIZ's embedder (deterministic hashing by default) in OpenAI's shape."""
+"""POST /v1/embeddings: MATRIZ's embedder (MiniLM by default) in OpenAI's shape.
+
+``input`` takes OpenAI's four shapes: a string, strings, token ids, lists of
+token ids. Token ids are of the encoding the façade counts tokens in
+(cl100k_base, matriz/facade/tokens.py): they are decoded to text and embedded
+as that text, and ``usage.prompt_tokens`` counts the ids sent.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +18,11 @@ from ninja import Router
 
 from lukhas_site.errors import InvalidRequest
 from matriz import runtime
+from matriz.engine import project
 from matriz.facade import catalog
 from matriz.facade.common import OutModel, caller
 from matriz.facade.schemas import MAX_INPUT_CHARS, EmbeddingsIn
-from matriz.facade.tokens import count_tokens
+from matriz.facade.tokens import UnknownTokenError, count_tokens, decode_tokens
 
 router = Router()
 
@@ -27,33 +34,46 @@ class EmbeddingsOut(OutModel):
     usage: dict[str, int]
 
 
-def texts_of(payload: EmbeddingsIn) -> list[str]:
+def texts_of(payload: EmbeddingsIn) -> tuple[list[str], int]:
+    """The texts to embed and their prompt tokens (token ids count as sent)."""
     raw = payload.input
-    texts = [raw] if isinstance(raw, str) else list(raw)
-    if not all(isinstance(text, str) for text in texts):
-        raise InvalidRequest(
-            "Only text input is supported: send a string or a list of strings, not token ids.",
-            param="input",
-        )
+    if isinstance(raw, str):
+        texts, tokens = [raw], None
+    elif all(isinstance(item, str) for item in raw):
+        texts, tokens = list(raw), None
+    elif all(isinstance(item, int) for item in raw):
+        texts, tokens = [_decoded(raw, "input")], len(raw)
+    else:
+        texts = [_decoded(ids, f"input[{n}]") for n, ids in enumerate(raw)]
+        tokens = sum(len(ids) for ids in raw)
     if sum(len(text) for text in texts) > MAX_INPUT_CHARS:
         raise InvalidRequest(
             f"input has more than {MAX_INPUT_CHARS} characters in all; send smaller batches",
             param="input",
         )
-    return texts
+    if tokens is None:
+        tokens = sum(count_tokens(text) for text in texts)
+    return texts, tokens
+
+
+def _decoded(ids: list[int], where: str) -> str:
+    if not ids:
+        raise InvalidRequest(f"{where} is an empty list of token ids", param="input")
+    try:
+        return decode_tokens(ids)
+    except UnknownTokenError as exc:
+        raise InvalidRequest(f"{where}: {exc}", param="input") from None
 
 
 def shaped(vectors: np.ndarray, dimensions: int | None) -> np.ndarray:
-    """Cut to ``dimensions`` and rescale to unit length (as OpenAI's v3 models do)."""
-    native = vectors.shape[1]
-    if dimensions is None or dimensions == native:
+    """``dimensions`` by a fixed random projection, unit length (matriz.engine.project).
+
+    Not a cut: neither embedder is Matryoshka-trained, so a prefix of its
+    coordinates loses meaning (and was all zeros for short hashed texts).
+    """
+    if dimensions is None or dimensions == vectors.shape[1]:
         return vectors
-    if dimensions > native:
-        raise InvalidRequest(
-            f"dimensions must be at most {native} for {catalog.EMBEDDING_MODEL}",
-            param="dimensions",
-        )
-    return runtime.normalised(vectors[:, :dimensions])
+    return project(vectors, dimensions)
 
 
 def encoded(vector: np.ndarray, encoding_format: str) -> list[float] | str:
@@ -69,15 +89,22 @@ def encoded(vector: np.ndarray, encoding_format: str) -> list[float] | str:
     operation_id="createEmbedding",
 )
 def create_embedding(request: HttpRequest, payload: EmbeddingsIn) -> dict:
-    """Vectors of ``lukhas-embed-1`` (L2-normalised; base64 is little-endian float32)."""
+    """Vectors of ``lukhas-embed-1`` (L2-normalised; base64 is little-endian float32).
+
+    ``dimensions`` below the embedder's size projects (never a zero vector);
+    above it is a 400 naming ``dimensions``.
+    """
     who = caller(request, "embeddings:write")
     model = catalog.model_get(payload.model, kind="embedding").id  # an alias: its target
-    texts = texts_of(payload)
-    native = settings.MATRIZ_EMBEDDING_DIM
+    native = runtime.native_dimension()
     if payload.dimensions is not None and payload.dimensions > native:
-        raise InvalidRequest(f"dimensions must be at most {native} for {model}", param="dimensions")
+        raise InvalidRequest(
+            f"dimensions must be at most {native} for {model} "
+            f"(the {settings.MATRIZ_EMBEDDER} embedder)",
+            param="dimensions",
+        )
+    texts, tokens = texts_of(payload)
     vectors = shaped(runtime.embed_texts(texts), payload.dimensions)
-    tokens = sum(count_tokens(text) for text in texts)
     who.charge(tokens)
     return {
         "object": "list",

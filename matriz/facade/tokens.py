@@ -10,7 +10,7 @@ they are simply the documented unit of the limits.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 import tiktoken
@@ -87,3 +87,34 @@ def split_for_stream(text: str, tokens_per_chunk: int = 4) -> list[str]:
         step = max(1, tokens_per_chunk * 3)
         chunks = [text[i : i + step] for i in range(0, len(text), step)]
     return chunks
+
+
+class UnknownTokenError(ValueError):
+    """A token id the counting vocabulary does not have; ``position`` says which."""
+
+    def __init__(self, position: int, token: int) -> None:
+        self.position = position
+        self.token = token
+        super().__init__(
+            f"token id {token} at position {position} is not in the {ENCODING_NAME} "
+            f"vocabulary (ids 0..{encoding().max_token_value}, with gaps)"
+        )
+
+
+def decode_tokens(tokens: Sequence[int]) -> str:
+    """The text of token ids of the counting encoding (what the counts are counted in).
+
+    Every id is checked first: tiktoken's ``decode`` raises a bare KeyError
+    for an unassigned id (cl100k_base has gaps, e.g. 100256) and accepts no
+    negative one. Bytes that split a UTF-8 character decode as U+FFFD, as
+    tiktoken does.
+    """
+    enc = encoding()
+    for position, token in enumerate(tokens):
+        if token < 0 or token > enc.max_token_value:
+            raise UnknownTokenError(position, token)
+        try:
+            enc.decode_single_token_bytes(token)
+        except KeyError:
+            raise UnknownTokenError(position, token) from None
+    return enc.decode(list(tokens), errors="replace")

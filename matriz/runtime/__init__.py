@@ -41,7 +41,13 @@ from matriz.runtime.core import (
     reset_runtime,
     run_query,
 )
-from matriz.runtime.embedders import EMBEDDERS, embed_texts, embedder_for, normalised
+from matriz.runtime.embedders import (
+    EMBEDDERS,
+    embed_texts,
+    embedder_for,
+    native_dimension,
+    normalised,
+)
 from matriz.runtime.indexes import LoadedIndex, RuntimeStoreView, stored_matrix
 from matriz.runtime.pipeline import BUILTIN_PLUGINS, NodeBuild, discover_plugins
 from matriz.runtime.validation import (
@@ -67,6 +73,7 @@ __all__ = [
     "embedder_for",
     "get_runtime",
     "index_names",
+    "native_dimension",
     "normalised",
     "reset_runtime",
     "run_query",

@@ -10,11 +10,25 @@ from django.conf import settings
 
 from lukhas_site.errors import InvalidRequest
 from matriz.engine import Embedder, EmbedderUnavailableError, HashingEmbedder, OnnxMiniLMEmbedder
+from matriz.engine.embedders import DEFAULT_DIM
 
 EMBEDDERS = ("hashing", "minilm", "onnx-minilm")
+#: The model embedders have the model's size; hashing has any (LUKHAS_MATRIZ_EMBEDDING_DIM).
+MODEL_DIMENSIONS = {"minilm": DEFAULT_DIM, "onnx-minilm": DEFAULT_DIM}
 
 _embedders: dict[tuple[str, int], Embedder] = {}
 _embedders_lock = threading.Lock()
+
+
+def native_dimension(name: str | None = None) -> int:
+    """The size of ``name``'s vectors (default: the site's embedder): what a new index gets.
+
+    A model embedder's size is the model's; ``LUKHAS_MATRIZ_EMBEDDING_DIM``
+    sizes hashing indexes only, so switching the embedder never asks a
+    384-d model for another size.
+    """
+    name = name or settings.MATRIZ_EMBEDDER
+    return MODEL_DIMENSIONS.get(name, settings.MATRIZ_EMBEDDING_DIM)
 
 
 def embedder_for(name: str, dimension: int) -> Embedder:
@@ -72,7 +86,6 @@ def embed_texts(
     texts: Sequence[str], *, embedder: str | None = None, dimension: int | None = None
 ) -> np.ndarray:
     """L2-normalised float32 vectors of ``texts`` (what /v1/embeddings answers with)."""
-    model = embedder_for(
-        embedder or settings.MATRIZ_EMBEDDER, dimension or settings.MATRIZ_EMBEDDING_DIM
-    )
+    name = embedder or settings.MATRIZ_EMBEDDER
+    model = embedder_for(name, dimension or native_dimension(name))
     return normalised(model.embed(list(texts)))

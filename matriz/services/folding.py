@@ -79,7 +79,15 @@ def fold_index(
     still records the run and purges old tombstones). Conflict while another
     fold of the same index runs.
     """
-    threshold = settings.MATRIZ_FOLD_THRESHOLD if threshold is None else float(threshold)
+    if threshold is None:
+        # Cosines of a model are not hashing's: MiniLM puts "stopped on Monday" and
+        # "stopped on Tuesday" at 0.991, so its indexes fold only at a stricter bar.
+        threshold = (
+            settings.MATRIZ_FOLD_THRESHOLD
+            if index.embedder == "hashing"
+            else settings.MATRIZ_FOLD_THRESHOLD_MODEL
+        )
+    threshold = float(threshold)
     if not 0 < threshold <= 1:
         raise InvalidRequest("threshold is a cosine in (0, 1]", param="threshold")
     if trigger not in FoldTrigger.values:

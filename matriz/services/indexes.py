@@ -40,7 +40,7 @@ def index_create(
     check_owner(owner)
     check_name(name)
     embedder = embedder or settings.MATRIZ_EMBEDDER
-    dimension = settings.MATRIZ_EMBEDDING_DIM if dimension is None else dimension
+    dimension = runtime.native_dimension(embedder) if dimension is None else dimension
     if isinstance(dimension, bool) or not isinstance(dimension, int) or not 8 <= dimension <= 4096:
         raise InvalidRequest("dimension must be an integer from 8 to 4096", param="dimension")
     runtime.embedder_for(embedder, dimension)  # refuses an embedder this site cannot run

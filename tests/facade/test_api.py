@@ -213,7 +213,8 @@ def test_it_embeds_floats_and_base64_with_dimensions(post):
 @pytest.mark.parametrize(
     ("body", "status", "param"),
     [
-        ({"model": "lukhas-embed-1", "input": [1, 2, 3]}, 400, "input"),
+        ({"model": "lukhas-embed-1", "input": [1, -2, 3]}, 400, "input"),
+        ({"model": "lukhas-embed-1", "input": [[1], [100256]]}, 400, "input"),
         ({"model": "lukhas-embed-1", "input": "x", "dimensions": 5000}, 400, "dimensions"),
         ({"model": "lukhas-embed-1", "input": "x", "dimensions": 1000}, 400, "dimensions"),
         ({"model": "matriz-echo", "input": "x"}, 404, "model"),

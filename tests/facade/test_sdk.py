@@ -105,6 +105,26 @@ def test_it_embeds_as_the_sdk_asks(sdk):
     assert vector.shape == (384,)
 
 
+def test_it_embeds_token_ids_as_their_text(sdk):
+    from matriz.facade.tokens import encoding
+
+    texts = ["the canary rollout was halted", "bananas are yellow 🍌"]
+    ids = [encoding().encode(text) for text in texts]
+    as_text = sdk.embeddings.create(model="lukhas-embed-1", input=texts, encoding_format="float")
+    as_ids = sdk.embeddings.create(model="lukhas-embed-1", input=ids, encoding_format="float")
+    for by_text, by_ids in zip(as_text.data, as_ids.data, strict=True):
+        assert np.allclose(by_text.embedding, by_ids.embedding, atol=1e-5)
+    assert as_ids.usage.prompt_tokens == as_ids.usage.total_tokens == sum(map(len, ids))
+    one = sdk.embeddings.create(model="lukhas-embed-1", input=ids[0], dimensions=64)
+    assert len(one.data) == 1 and len(one.data[0].embedding) == 64
+    assert one.usage.prompt_tokens == len(ids[0])
+    for bad in ([5, -1], [[1, 2], [encoding().max_token_value + 1]], [[9906], []]):
+        with pytest.raises(openai.BadRequestError) as refused:
+            sdk.embeddings.create(model="lukhas-embed-1", input=bad)
+        assert refused.value.param == "input"
+        assert refused.value.type == "invalid_request_error"
+
+
 def test_it_manages_indexes_and_recalls_from_them(sdk):
     index = sdk.post("/indexes", body={"name": "sdk-notes"}, cast_to=object)
     sdk.post(f"/indexes/{index['id']}/items", body={"items": MEMORIES}, cast_to=object)

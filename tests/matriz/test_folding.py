@@ -17,6 +17,13 @@ from matriz.runtime import get_runtime, run_query
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _hashing(settings):
+    """The fold groups below are the hashing embedder's: it never sees punctuation or case."""
+    settings.MATRIZ_EMBEDDER = "hashing"
+
+
 # Punctuation and case do not reach the hashing embedder: these are exact duplicates.
 DUPLICATED = [
     {"id": "a1", "text": "The canary rollout stopped at 5 percent."},
@@ -265,3 +272,18 @@ def test_it_folds_in_a_real_worker_on_the_nth_write_and_this_process_sees_it(
     hits = run_query(text="canary rollout stopped", indexes=["notes"], owner="acme", top_k=10)
     assert {hit.id for hit in hits.memories} == {"a1", "b1", "c1"}
     _assert_every_id_traceable(index, {item["id"] for item in DUPLICATED})
+
+
+def test_a_minilm_index_folds_only_near_exact_copies(make_index):
+    index = make_index(embedder="minilm")
+    services.items_add(
+        index=index,
+        items=[
+            {"id": "mon", "text": "The canary rollout stopped at 5 percent on Monday."},
+            {"id": "tue", "text": "The canary rollout stopped at 5 percent on Tuesday."},
+            {"id": "tue-copy", "text": "The canary rollout stopped at 5 percent on Tuesday."},
+        ],
+    )
+    # At hashing's 0.92 MiniLM would fold Monday into Tuesday (cosine 0.991): two facts.
+    assert services.fold_index(index=index).absorbed == {"tue-copy": "tue"}
+    assert _live_ids(index) == {"mon", "tue"}

@@ -47,7 +47,9 @@ def test_it_shows_stages_nodes_breakers_plugins_and_indexes(alice_client, make_i
     assert _figure(html, "fig-distribution")["layout"]["xaxis"]["type"] == "log"
 
 
-def test_it_runs_a_test_query_and_charts_its_real_latency(bob_client, make_index):
+def test_it_runs_a_test_query_and_charts_its_real_latency(bob_client, make_index, settings):
+    # Hashing scores the unrelated line 0, so the answer is exactly the canary line.
+    settings.MATRIZ_EMBEDDER = "hashing"
     index = make_index(texts=["The canary rollout stopped at 5 percent.", "Guardian denied it."])
     before = latency_snapshot()
     response = bob_client.post(

@@ -26,7 +26,7 @@ def test_it_creates_an_index_per_owner_and_refuses_a_taken_name(make_index):
         0,
         0,
         384,
-        "hashing",
+        "minilm",  # the default embedder
     )
     assert make_index("notes", owner="globex").pk != index.pk  # same name, another owner
     with pytest.raises(Conflict, match="already has a memory index named 'notes'"):
