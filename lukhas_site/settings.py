@@ -555,6 +555,16 @@ MATRIZ_EMBEDDER = env_choice(
     "LUKHAS_MATRIZ_EMBEDDER", "minilm", {"hashing", "minilm", "onnx-minilm"}
 )
 MATRIZ_EMBEDDING_DIM = env_int("LUKHAS_MATRIZ_EMBEDDING_DIM", 384)
+# Attention keeps memories scoring at least this share of the best one (0: all above
+# its fixed floor). A model embedder scores unrelated text ~0.2, hashing ~0: the
+# default follows the embedder. LUKHAS_MATRIZ_PLUGIN_CONFIG's "node:attention.rank"
+# {"relative_min": x} wins over both.
+MATRIZ_ATTENTION_RELATIVE_MIN = env_float(
+    "LUKHAS_MATRIZ_ATTENTION_RELATIVE_MIN", 0.0 if MATRIZ_EMBEDDER == "hashing" else 0.6
+)
+MATRIZ_PLUGIN_CONFIG.setdefault("node:attention.rank", {}).setdefault(
+    "relative_min", MATRIZ_ATTENTION_RELATIVE_MIN
+)
 MATRIZ_ONNX_MODEL_DIR = env_str("LUKHAS_MATRIZ_ONNX_MODEL_DIR")
 MATRIZ_MAX_BATCH = env_int("LUKHAS_MATRIZ_MAX_BATCH", 1000)
 MATRIZ_MAX_TEXT_CHARS = env_int("LUKHAS_MATRIZ_MAX_TEXT_CHARS", 32_000)

@@ -72,7 +72,10 @@ class AttentionRankNode:
     """Keeps the memories worth attending to: cosine blended with word overlap.
 
     The overlap term rewards the query's exact words, which a hashed cosine only
-    approximates (bucket collisions, bigrams diluting unigrams).
+    approximates (bucket collisions, bigrams diluting unigrams). ``relative_min``
+    also drops what scores under that share of the best relevance: a model
+    embedder scores unrelated text around 0.2 (hashing: about 0), so a fixed
+    floor alone would let it into the answer.
     """
 
     stage = Stage.ATTENTION
@@ -83,10 +86,12 @@ class AttentionRankNode:
         max_items: int = 5,
         min_score: float = 0.05,
         overlap_weight: float = 0.2,
+        relative_min: float = 0.0,
         name: str = "attention.rank",
     ) -> None:
         self.max_items = max_items
         self.min_score = min_score
+        self.relative_min = relative_min
         self.overlap_weight = overlap_weight
         self.name = name
 
@@ -100,7 +105,10 @@ class AttentionRankNode:
             relevance = (1 - self.overlap_weight) * hit.score + self.overlap_weight * overlap
             ranked.append((-round(relevance, 6), hit.id, relevance))
         ranked.sort()
-        chosen = [{"id": hit_id, "relevance": round(rel, 6)} for _, hit_id, rel in ranked]
+        floor = max((rel for *_, rel in ranked), default=0.0) * self.relative_min
+        chosen = [
+            {"id": hit_id, "relevance": round(rel, 6)} for _, hit_id, rel in ranked if rel >= floor
+        ]
         chosen = chosen[: self.max_items]
         return StageResult(output=chosen, memory_ids=tuple(c["id"] for c in chosen))
 

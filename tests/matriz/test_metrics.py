@@ -42,7 +42,8 @@ def test_it_exposes_stage_memory_and_fold_figures_on_metrics(client, make_index)
 def test_it_adds_up_the_figures_of_several_processes(
     make_index, other_process, tmp_path, monkeypatch
 ):
-    make_index(texts=["The canary stopped.", "The canary stopped!", "Guardian said no."])
+    # "the canary stopped." is the first in other case: one vector for either embedder, so one fold.
+    make_index(texts=["The canary stopped.", "the canary stopped.", "Guardian said no."])
     code = """
         from matriz import selectors, services
         from matriz.runtime import run_query

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from matriz.engine.memory import MemoryStore
+from matriz.engine.memory import MemoryStore, RecallHit
 from matriz.engine.nodes import (
     AttentionRankNode,
     ConfidenceDecisionNode,
@@ -108,3 +108,21 @@ def test_it_builds_nodes_that_never_write_the_context(store) -> None:
         assert decision.output["decision"] == "abstain"
 
     asyncio.run(scenario())
+
+
+def test_attention_drops_what_scores_far_below_the_best_when_told() -> None:
+    # A model embedder scores unrelated text ~0.2: a share of the best keeps it out.
+    hits = (
+        RecallHit("m1", "The canary rollout stopped at 5 percent.", {}, 0.71),
+        RecallHit("m2", "The canary was halted by the sentinel.", {}, 0.52),
+        RecallHit("m3", "Guardian denied it.", {}, 0.22),
+    )
+    ctx = QueryContext(query="why did the canary stop", query_id="q", index="default")
+    ctx.memories = hits
+
+    def kept(node: AttentionRankNode) -> list[str]:
+        return [c["id"] for c in asyncio.run(node.run(ctx)).output]
+
+    assert kept(AttentionRankNode()) == ["m1", "m2", "m3"]  # only the fixed floor (hashing)
+    assert kept(AttentionRankNode(relative_min=0.6)) == ["m1", "m2"]
+    assert kept(AttentionRankNode(relative_min=1.0)) == ["m1"]
