@@ -7,7 +7,7 @@ the query string, and the page builds it from ``request.GET`` with
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from django.db.models import Exists, OuterRef, Q
 from django.http import QueryDict
@@ -25,6 +25,8 @@ from coordination.models import (
 from coordination.plan_parser import normalize_agent_name
 
 UNASSIGNED = "none"
+# Priority and risk are null where the plan did not say: this value asks for those.
+UNKNOWN = "unknown"
 # The database's integer: a longer number is no id (and was a 500 in SQL).
 MAX_ID = 2**63 - 1
 
@@ -36,8 +38,12 @@ class TaskFilter(FilterSchema):
         None, description=f"an agent's name or alias ('@codex'); '{UNASSIGNED}' for unassigned"
     )
     track: str | None = Field(None, description="a track's name or id")
-    priority: list[Priority] | None = Field(None, description="one or more priorities")
-    risk: list[Risk] | None = Field(None, description="one or more risks")
+    priority: list[Priority | Literal["unknown"]] | None = Field(
+        None, description=f"one or more priorities; '{UNKNOWN}' for tasks whose plan gave none"
+    )
+    risk: list[Risk | Literal["unknown"]] | None = Field(
+        None, description=f"one or more risks; '{UNKNOWN}' for tasks whose plan gave none"
+    )
     critical: bool | None = Field(None, description="only tasks that require critical review")
     blocked: bool | None = Field(
         None, description="blocked tasks and open tasks waiting for an unfinished dependency"
@@ -88,11 +94,11 @@ class TaskFilter(FilterSchema):
             return Q(track_id=int(text))
         return Q(track__name__iexact=text)
 
-    def filter_priority(self, value: list[Priority] | None) -> Q:
-        return Q(priority__in=[str(v) for v in value]) if value else Q()
+    def filter_priority(self, value: list[Priority | str] | None) -> Q:
+        return _known_or_unknown("priority", value)
 
-    def filter_risk(self, value: list[Risk] | None) -> Q:
-        return Q(risk__in=[str(v) for v in value]) if value else Q()
+    def filter_risk(self, value: list[Risk | str] | None) -> Q:
+        return _known_or_unknown("risk", value)
 
     def filter_critical(self, value: bool | None) -> Q:
         return Q() if value is None else Q(requires_critical_review=value)
@@ -109,6 +115,11 @@ class TaskFilter(FilterSchema):
         return blocked if value else ~blocked
 
     # ----------------------------------------------------------------- page helpers
+
+    @staticmethod
+    def choices_with_unknown(choices: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """A select's options: the known values, then the tasks with none (never guessed)."""
+        return [*choices, (UNKNOWN, "unknown (not in the plan)")]
 
     @classmethod
     def from_querydict(cls, data: QueryDict) -> tuple[TaskFilter, list[str]]:
@@ -145,3 +156,14 @@ class TaskFilter(FilterSchema):
             else:
                 out[name] = str(value).lower() if isinstance(value, bool) else str(value)
         return out
+
+
+def _known_or_unknown(field: str, value: list[Any] | None) -> Q:
+    """``field`` in the known values asked for, or null when ``unknown`` is asked for."""
+    if not value:
+        return Q()
+    known = [str(v) for v in value if str(v) != UNKNOWN]
+    query = Q(**{f"{field}__in": known}) if known else Q(pk__in=[])
+    if UNKNOWN in (str(v) for v in value):
+        query |= Q(**{f"{field}__isnull": True})
+    return query

@@ -78,8 +78,8 @@ def board(request: HttpRequest) -> HttpResponse:
         "chart_owner_status": charts.owner_status_chart(data.totals),
         "chart_burn": charts.burn_chart(data.snapshots, now=data.totals),
         "chart_remaining": charts.remaining_by_owner_chart(data.totals),
-        "priorities": Priority.choices,
-        "risks": Risk.choices,
+        "priorities": TaskFilter.choices_with_unknown(Priority.choices),
+        "risks": TaskFilter.choices_with_unknown(Risk.choices),
     }
     return render(request, "coordination/board.html", context)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.db.models import Q
 
 from coordination import services
 from coordination.models import Snapshot, Task, TaskEvent
@@ -104,6 +105,12 @@ def test_it_lists_tasks_with_the_boards_filters_and_pages(client, reader, plans)
         f"{API}/tasks", {"priority": ["high", "critical"], "risk": "low"}, headers=reader
     ).json()
     assert sorted(t["key"] for t in filtered["items"]) == ["#1", "#2", "#5", "H"]
+    unknown = client.get(
+        f"{API}/tasks", {"priority": ["unknown", "critical"], "page_size": 100}, headers=reader
+    ).json()
+    expected = Task.objects.filter(Q(priority__isnull=True) | Q(priority="critical"))
+    assert unknown["count"] == expected.count()
+    assert {t["priority"] for t in unknown["items"]} == {None, "critical"}
     waiting = client.get(f"{API}/tasks", {"blocked": "true"}, headers=reader).json()
     assert sorted(t["key"] for t in waiting["items"]) == ["CC-1", "CC-3", "CC-4", "CC-5"]
     bad = client.get(f"{API}/tasks", {"status": "doing"}, headers=reader)

@@ -115,6 +115,21 @@ def test_it_filters_the_board_by_owner_track_priority_and_risk(alice_client, coo
     assert unassigned.visible_count == 9
 
 
+def test_it_filters_the_tasks_whose_priority_or_risk_the_plan_did_not_give(
+    alice_client, coordinator, plans
+):
+    response = alice_client.get(BOARD, {"priority": "unknown", "owner": "Codex"})
+    cards = [c.task for col in response.context["board"].columns for c in col.cards]
+    unknown = Task.objects.filter(priority__isnull=True, owner__name="Codex")
+    assert 0 < len(cards) == unknown.count()
+    assert all(task.priority is None for task in cards)
+    html = response.content.decode()
+    assert '<option value="unknown" selected>unknown (not in the plan)</option>' in html
+    either = alice_client.get(BOARD, {"risk": ["unknown", "medium"], "owner": "Codex"})
+    risky = Task.objects.filter(owner__name="Codex").exclude(risk__in=["low", "high", "variable"])
+    assert either.context["board"].visible_count == risky.count() > 1
+
+
 def test_it_says_which_filter_it_could_not_read(alice_client, coordinator, plans):
     response = alice_client.get(BOARD, {"priority": "urgent", "owner": "Codex"})
     assert response.context["board"].visible_count == 13  # the owner filter still applies
