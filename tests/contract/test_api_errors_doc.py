@@ -14,7 +14,12 @@ import ast
 import re
 from pathlib import Path
 
+# Imported, not only parsed: their error classes subclass LukhasError only once loaded,
+# and a default code's row must say the status and type the class really answers with.
+from coordination.services import plan_import
 from lukhas_site.errors import LukhasError
+from matriz import tooling
+from matriz.facade import structured
 from tests.services import REPO
 
 DOC = REPO / "docs" / "API_ERRORS.md"
@@ -142,12 +147,6 @@ def test_it_only_finds_literal_codes():
 
 
 def test_it_gives_each_class_default_its_status_and_type():
-    # The classes are imported here (not only parsed): a default code's row must
-    # say the status and OpenAI type the class really answers with.
-    from coordination.services import plan_import
-    from matriz import tooling
-    from matriz.facade import structured
-
     assert plan_import and tooling and structured  # their error classes are now subclasses
     rows = documented()
 

@@ -9,6 +9,7 @@ import numpy as np
 import openai
 import pytest
 
+from matriz.facade.tokens import encoding
 from tests.live import live_site  # noqa: F401
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -106,8 +107,6 @@ def test_it_embeds_as_the_sdk_asks(sdk):
 
 
 def test_it_embeds_token_ids_as_their_text(sdk):
-    from matriz.facade.tokens import encoding
-
     texts = ["the canary rollout was halted", "bananas are yellow 🍌"]
     ids = [encoding().encode(text) for text in texts]
     as_text = sdk.embeddings.create(model="lukhas-embed-1", input=texts, encoding_format="float")
