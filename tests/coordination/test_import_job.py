@@ -232,7 +232,7 @@ def test_it_redoes_the_import_once_after_the_worker_dies_mid_apply(
 @pytest.mark.integration
 def test_it_moves_the_bar_during_the_import_on_postgresql(transactional_db, import_worker):
     require_postgres()
-    n = 400
+    n = 1200  # long enough that a 0.1 s poll lands inside the apply on a fast machine
     job = plan_import_start(data=synthetic_plan(n), source_name="live.md", by="test")
     seen: list[tuple[int, int, str]] = []
     deadline = time.monotonic() + 120
